@@ -1,0 +1,102 @@
+"""Composition root: build every part from one Settings object, serve, stop gracefully.
+
+This is the only module that knows all layers; each layer below gets what it needs passed
+in, so tests can build any of them alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import sys
+from pathlib import Path
+
+import grpc
+import structlog
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from arrtheaudio_server.api_key import ensure_api_key
+from arrtheaudio_server.config import ConfigError, Settings, load_settings
+from arrtheaudio_server.logging_setup import configure_logging
+
+log = structlog.get_logger(__name__)
+
+DEFAULT_CONFIG_PATH = Path("./config/config.yaml")
+
+
+def _parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="arrtheaudio-server", description="Run the ArrTheAudio gRPC server.")
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=Path(os.environ.get("ARRTHEAUDIO_CONFIG", DEFAULT_CONFIG_PATH)),
+        help="YAML config file (created with commented defaults if missing)",
+    )
+    return parser.parse_args(argv)
+
+
+async def serve(settings: Settings, *, stop_event: asyncio.Event | None = None) -> None:
+    """Run until ``stop_event`` is set (or SIGTERM/SIGINT), then shut down in order."""
+    from arrtheaudio_server.runtime import Runtime  # imported late: pulls in the DB and media layers
+
+    api_key, generated = ensure_api_key(settings.api.api_key, settings.config_dir)
+    if generated:
+        # Printed (not only logged) so a first-time user sees it on the console.
+        print(f"ArrTheAudio generated an API key: {api_key} (stored in {settings.config_dir / 'api_key'})",
+              file=sys.stderr, flush=True)
+
+    runtime = await Runtime.create(settings)
+    health_servicer = health.aio.HealthServicer()
+    server = grpc.aio.server(
+        interceptors=runtime.interceptors(api_key),
+        options=[("grpc.max_receive_message_length", 16 * 1024 * 1024)],
+    )
+    service_names = runtime.register_services(server, api_key)
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    reflection.enable_server_reflection(
+        (*service_names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME),
+        server,
+    )
+    address = f"{settings.server.host}:{settings.server.port}"
+    bound = server.add_insecure_port(address)
+    if bound == 0:
+        raise ConfigError(f"server: cannot listen on {address}")
+    await server.start()
+    await runtime.start(health_servicer, service_names)
+    log.info("server.started", address=address, port=bound, workers=settings.processing.worker_count,
+             storage=runtime.storage_kind)
+
+    stop = stop_event or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except (NotImplementedError, RuntimeError):  # pragma: no cover - non-main thread
+            pass
+    await stop.wait()
+
+    log.info("server.stopping")
+    await health_servicer.enter_graceful_shutdown()
+    # Workers first: running jobs finish (or are released) while RPCs can still be answered.
+    await runtime.stop()
+    await server.stop(grace=5)
+    await runtime.close()
+    log.info("server.stopped")
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = _parse_args(argv)
+    try:
+        settings = load_settings(args.config)
+    except ConfigError as exc:
+        print(f"arrtheaudio-server: {exc}", file=sys.stderr)
+        raise SystemExit(2) from exc
+    configure_logging(settings.logging.format, settings.logging.level)
+    asyncio.run(serve(settings))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,125 @@
+"""Start the real ``arrtheaudio-server`` as a subprocess, the way users and CI run it.
+
+Tests that crash, kill or restart the server need a real process; this keeps the start
+(config file, port, readiness by gRPC health check) in one place.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import grpc
+import yaml
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from tests.support.ports import free_port
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class ServerProcess:
+    config_path: Path
+    port: int
+    api_key: str
+    env: dict[str, str]
+    log_path: Path
+    process: subprocess.Popen[bytes] | None = None
+    extra_args: list[str] = field(default_factory=list)
+
+    @property
+    def target(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 30.0) -> None:
+        log = open(self.log_path, "ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "arrtheaudio_server.app", "--config", str(self.config_path), *self.extra_args],
+            cwd=REPO_ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        log.close()
+        self.wait_ready(timeout)
+
+    def wait_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.process is not None
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited with {self.process.returncode}:\n{self.log_text()}")
+            try:
+                with grpc.insecure_channel(self.target) as channel:
+                    reply = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=1)
+                    if reply.status == health_pb2.HealthCheckResponse.SERVING:
+                        return
+            except grpc.RpcError:
+                pass
+            time.sleep(0.1)
+        raise TimeoutError(f"server not ready after {timeout}s:\n{self.log_text()}")
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def kill9(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def stop(self, timeout: float = 30.0) -> int:
+        if self.process is None or self.process.poll() is not None:
+            return self.process.returncode if self.process else 0
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            return self.process.wait(timeout=10)
+
+
+def write_config(path: Path, settings: dict[str, Any]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(settings, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def make_server(tmp_path: Path, settings: dict[str, Any], *, api_key: str = "test-key") -> ServerProcess:
+    """A not-yet-started server with its own config dir under ``tmp_path``."""
+    port = free_port()
+    config = {
+        "media_roots": [],
+        "logging": {"format": "json", "level": "INFO"},
+        **settings,
+    }
+    config.setdefault("api", {}).setdefault("api_key", api_key)
+    config.setdefault("server", {}).update({"host": "127.0.0.1", "port": port})
+    config_path = write_config(tmp_path / "config" / "config.yaml", config)
+    env = dict(os.environ)
+    env.pop("ARRTHEAUDIO_CONFIG", None)
+    return ServerProcess(
+        config_path=config_path,
+        port=port,
+        api_key=config["api"]["api_key"],
+        env=env,
+        log_path=tmp_path / "server.log",
+    )
+
+
+@contextmanager
+def running_server(tmp_path: Path, settings: dict[str, Any], **kwargs: Any) -> Iterator[ServerProcess]:
+    server = make_server(tmp_path, settings, **kwargs)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
