@@ -1,0 +1,102 @@
+"""The typed outcome of running the media pipeline on one file.
+
+These are the values that cross from the domain into the queue and the API: the queue
+stores them on the job row, the servicers translate them into protobuf. Errors are values
+here (a ``failed`` result with a reason), so nothing below the queue raises for a bad file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class ResultStatus(StrEnum):
+    SUCCESS = "success"
+    SKIPPED = "skipped"
+    FAILED = "failed"
+
+
+class LanguageSource(StrEnum):
+    """Where the chosen language came from, in the order the resolver tries them."""
+
+    ARR = "arr"
+    TMDB = "tmdb"
+    HEURISTIC = "heuristic"
+    PRIORITY = "priority"
+    NONE = "none"
+
+
+class Container(StrEnum):
+    MKV = "mkv"
+    MP4 = "mp4"
+
+
+class ReasonCode(StrEnum):
+    """Machine-readable reason beside the human ``reason`` text.
+
+    The queue branches on a few of these (``INSUFFICIENT_SPACE`` parks the job as
+    waiting_for_space, ``TIMEOUT``/``TOOL_FAILED`` are retried, ``CORRUPT``/``UNSUPPORTED``
+    are not worth retrying), so they are part of the contract between the layers.
+    """
+
+    CHANGED = "changed"
+    ALREADY_CORRECT = "already_correct"
+    DRY_RUN = "dry_run"
+    NO_PREFERRED_LANGUAGE = "no_preferred_language"
+    NO_AUDIO = "no_audio"
+    UNSUPPORTED = "unsupported"
+    CONTAINER_DISABLED = "container_disabled"
+    HARDLINKED = "hardlinked"
+    NOT_FOUND = "not_found"
+    UNREADABLE = "unreadable"
+    CORRUPT = "corrupt"
+    INSUFFICIENT_SPACE = "insufficient_space"
+    TIMEOUT = "timeout"
+    TOOL_FAILED = "tool_failed"
+    VERIFY_FAILED = "verify_failed"
+    CANCELLED = "cancelled"
+    INTERNAL = "internal"
+
+    @property
+    def retryable(self) -> bool:
+        return self in {ReasonCode.TIMEOUT, ReasonCode.TOOL_FAILED, ReasonCode.VERIFY_FAILED, ReasonCode.INTERNAL}
+
+
+@dataclass(frozen=True, slots=True)
+class AudioTrack:
+    """One audio track as the container describes it."""
+
+    index: int  # position among the file's audio tracks, 0-based
+    track_id: int  # the container's own id (mkvpropedit's track number - 1 / MP4 stream index)
+    language: str | None  # normalized ISO 639-2/T (e.g. "deu"); None when und/missing
+    ietf: str | None = None  # e.g. "pt-BR" when the container carries an IETF tag
+    title: str | None = None
+    codec: str | None = None
+    channels: int | None = None
+    default: bool = False
+    forced: bool = False
+    commentary: bool = False
+    visual_impaired: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SelectedTrack:
+    index: int
+    language: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessResult:
+    status: ResultStatus
+    reason_code: ReasonCode
+    reason: str
+    path: str
+    container: Container | None = None
+    tracks: tuple[AudioTrack, ...] = field(default_factory=tuple)
+    selected: SelectedTrack | None = None
+    track_changed: bool = False
+    language: str | None = None  # the language we aimed for
+    language_source: LanguageSource = LanguageSource.NONE
+    dry_run: bool = False
+    duration_ms: int = 0

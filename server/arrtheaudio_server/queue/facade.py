@@ -1,0 +1,107 @@
+"""What the API layer may ask of the queue: the one seam between transport and storage.
+
+The servicers depend on this Protocol only; :class:`arrtheaudio_server.queue.manager.QueueManager`
+implements it over a storage backend and the worker pool. Every method takes and returns
+the plain values of :mod:`arrtheaudio_server.queue.domain` and raises only the
+``QueueError`` subclasses defined there (or ``PathRejected`` for paths).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
+from typing import Protocol
+
+from arrtheaudio_server.metadata.hints import MediaHints
+from arrtheaudio_server.queue.domain import (
+    BatchInfo,
+    BatchRequest,
+    CleanupResult,
+    Counts,
+    EnqueuedJob,
+    Job,
+    JobFilter,
+    JobStatus,
+    QueueEvent,
+    QueueSnapshot,
+    Source,
+    Stats,
+    WebhookInfo,
+)
+
+
+class Subscription(Protocol):
+    """A watcher's bounded feed of events; iterate it, close it when the stream ends."""
+
+    def __aiter__(self) -> AsyncIterator[QueueEvent]: ...
+
+    def close(self) -> None: ...
+
+
+class QueueFacade(Protocol):
+    @property
+    def rollback_mode(self) -> bool:
+        """True when worker_count is 0: webhooks are processed before answering, batches refused."""
+        ...
+
+    async def enqueue_webhook(
+        self,
+        *,
+        source: Source,
+        event_type: str,
+        title: str | None,
+        hints: MediaHints,
+        files: Sequence[Path],
+    ) -> tuple[WebhookInfo, list[EnqueuedJob]]:
+        """One transaction: a webhook row and one high-priority job per (resolved, existing) file.
+
+        Raises QueueFull (nothing queued). In rollback mode the files are processed before
+        this returns, so the jobs are terminal.
+        """
+        ...
+
+    async def get_webhook(self, webhook_id: str) -> tuple[WebhookInfo, Counts, list[Job]]: ...
+
+    async def start_batch(self, request: BatchRequest) -> BatchInfo:
+        """Discover files (in a thread) and queue them all in one transaction, or none.
+
+        Raises AlreadyExists (a batch is active for the same path), ServiceUnavailable
+        (rollback mode), QueueFull, InvalidRequest (bad pattern/filters).
+        """
+        ...
+
+    async def get_batch(self, batch_id: str, *, limit: int = 100, offset: int = 0) -> tuple[BatchInfo, list[Job], int]:
+        """The batch, one page of its jobs (by path), and the total number of its jobs."""
+        ...
+
+    async def list_batches(self, *, limit: int = 50, offset: int = 0) -> tuple[list[BatchInfo], int]: ...
+
+    async def cancel_batch(self, batch_id: str) -> tuple[BatchInfo, int]:
+        """Cancel the batch's queued/waiting jobs (running ones finish); returns how many were cancelled."""
+        ...
+
+    async def get_job(self, job_id: str) -> Job: ...
+
+    async def list_jobs(self, job_filter: JobFilter) -> tuple[list[Job], int]: ...
+
+    async def cancel_job(self, job_id: str) -> Job:
+        """Queued/waiting → cancelled at once; running → stopped safely. FailedPrecondition if terminal."""
+        ...
+
+    async def queue_snapshot(self, *, next_limit: int = 10) -> QueueSnapshot: ...
+
+    async def stats(self) -> Stats: ...
+
+    async def cleanup(
+        self, *, older_than_days: float | None = None, statuses: Sequence[JobStatus] | None = None
+    ) -> CleanupResult: ...
+
+    def subscribe(
+        self, *, job_id: str | None = None, batch_id: str | None = None, webhook_id: str | None = None
+    ) -> Subscription:
+        """Events matching the filter (every event when none is given: the queue watcher)."""
+        ...
+
+    async def healthy(self) -> bool:
+        """Storage reachable (a trivial query succeeds within a short timeout)."""
+        ...
