@@ -42,6 +42,10 @@ class TmdbSettings(_Section):
     base_url: str = "https://api.themoviedb.org/3"
     timeout_seconds: float = Field(10.0, gt=0)
     max_retries: int = Field(3, ge=0, le=10)
+    # Exponential backoff between retries starts here; a 429's Retry-After wins when given,
+    # capped so one slow answer cannot hold a job for minutes.
+    retry_backoff_seconds: float = Field(1.0, ge=0)
+    max_retry_after_seconds: float = Field(30.0, ge=0)
 
 
 class ExecutionSettings(_Section):
@@ -50,6 +54,14 @@ class ExecutionSettings(_Section):
     verify_after_write: bool = True
     # Replacing an MP4 by rename breaks hard links (the other names keep the old bytes).
     allow_hardlinked_mp4: bool = False
+
+
+class ToolSettings(_Section):
+    """Executables the media pipeline runs (names on PATH, or absolute paths)."""
+
+    ffmpeg: str = "ffmpeg"
+    mkvmerge: str = "mkvmerge"
+    mkvpropedit: str = "mkvpropedit"
 
 
 class ContainerSettings(_Section):
@@ -144,6 +156,7 @@ class Settings(BaseSettings):
     tmdb: TmdbSettings = Field(default_factory=TmdbSettings)
     execution: ExecutionSettings = Field(default_factory=ExecutionSettings)
     containers: ContainerSettings = Field(default_factory=ContainerSettings)
+    tools: ToolSettings = Field(default_factory=ToolSettings)
     processing: ProcessingSettings = Field(default_factory=ProcessingSettings)
     storage: StorageSettings = Field(default_factory=StorageSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
@@ -268,6 +281,11 @@ execution:
 containers:
   mkv: true
   mp4: true
+
+# tools:                  # executables, if not on PATH
+#   ffmpeg: ffmpeg
+#   mkvmerge: mkvmerge
+#   mkvpropedit: mkvpropedit
 
 processing:
   worker_count: 2         # 0 = no queue workers: webhooks are processed before answering

@@ -57,6 +57,10 @@ class ReasonCode(StrEnum):
     VERIFY_FAILED = "verify_failed"
     CANCELLED = "cancelled"
     INTERNAL = "internal"
+    # Added by the media pipeline: the server may not write there (owner, directory
+    # permissions), and a path outside settings.media_roots.
+    PERMISSION_DENIED = "permission_denied"
+    OUTSIDE_MEDIA_ROOTS = "outside_media_roots"
 
     @property
     def retryable(self) -> bool:

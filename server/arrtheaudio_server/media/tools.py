@@ -1,0 +1,111 @@
+"""The one way to run an external tool (ffmpeg, mkvpropedit, mkvmerge, ffprobe).
+
+Every tool runs as an asyncio subprocess so the event loop keeps serving while it works,
+with a hard timeout. A timeout or a cancellation of the awaiting task kills the process
+(SIGKILL: these tools hold no state worth a graceful stop, and a half-written temp file is
+removed by the caller) and reaps it, so no orphan keeps writing after we gave up on it.
+A missing binary or a non-zero exit is a value (``ToolResult``), not an exception.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import structlog
+
+log = structlog.get_logger(__name__)
+
+# Enough to explain a failure; a runaway tool cannot fill memory with its chatter.
+_MAX_CAPTURE = 1 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class ToolResult:
+    argv: tuple[str, ...]
+    returncode: int | None  # None when the tool never ran or was killed on timeout
+    stdout: bytes
+    stderr: bytes
+    duration_ms: int
+    timed_out: bool = False
+    error: str | None = None  # e.g. "executable not found"
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0 and not self.timed_out and self.error is None
+
+    @property
+    def stdout_text(self) -> str:
+        return self.stdout.decode("utf-8", errors="replace")
+
+    @property
+    def stderr_text(self) -> str:
+        return self.stderr.decode("utf-8", errors="replace")
+
+    def describe(self) -> str:
+        """One line for a result's reason: what failed and the tool's own last words."""
+        name = Path(self.argv[0]).name if self.argv else "tool"
+        if self.error:
+            return f"{name}: {self.error}"
+        if self.timed_out:
+            return f"{name} timed out after {self.duration_ms} ms"
+        tail = self.stderr_text.strip().splitlines()[-3:]
+        detail = " | ".join(tail) if tail else "no output"
+        return f"{name} exited with {self.returncode}: {detail}"
+
+
+async def _kill(proc: asyncio.subprocess.Process) -> None:
+    if proc.returncode is None:
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()
+    # Reap it so it never lingers as a zombie; shielded so a second cancel cannot skip this.
+    with contextlib.suppress(Exception):
+        await asyncio.shield(proc.wait())
+
+
+async def run_tool(
+    argv: Sequence[str | Path],
+    *,
+    timeout: float,
+    cwd: Path | None = None,
+) -> ToolResult:
+    """Run ``argv`` to completion or until ``timeout`` seconds; never leaves the process running.
+
+    ``asyncio.CancelledError`` propagates (after the process is killed and reaped), so a
+    caller's own timeout or shutdown works as expected.
+    """
+    args = tuple(str(part) for part in argv)
+    started = time.monotonic()
+
+    def elapsed() -> int:
+        return int((time.monotonic() - started) * 1000)
+
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            *args,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            cwd=cwd,
+        )
+    except FileNotFoundError:
+        return ToolResult(args, None, b"", b"", elapsed(), error="executable not found")
+    except PermissionError:
+        return ToolResult(args, None, b"", b"", elapsed(), error="executable not permitted")
+
+    try:
+        async with asyncio.timeout(timeout):
+            stdout, stderr = await proc.communicate()
+    except TimeoutError:
+        await _kill(proc)
+        log.warning("tool.timeout", argv=args, timeout_s=timeout)
+        return ToolResult(args, None, b"", b"", elapsed(), timed_out=True)
+    except BaseException:
+        # Cancelled (or anything else unexpected): the process must not outlive us.
+        await _kill(proc)
+        raise
+    return ToolResult(args, proc.returncode, stdout[-_MAX_CAPTURE:], stderr[-_MAX_CAPTURE:], elapsed())
