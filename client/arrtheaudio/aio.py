@@ -1,0 +1,294 @@
+"""``AsyncClient``: the asyncio twin of ``Client`` over ``grpc.aio``.
+
+Same methods, same arguments, same return types; calls are awaited, pagers and watchers
+are async iterators. The channel is opened lazily on first use because a ``grpc.aio``
+channel binds to the event loop that is running when it is created.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable
+from datetime import datetime, timedelta
+from types import TracebackType
+from typing import Any, TypeVar
+
+import grpc
+import grpc.aio
+from google.protobuf import timestamp_pb2
+
+from arrtheaudio import _requests, _watch, enums
+from arrtheaudio._channel import aio_channel
+from arrtheaudio._stubs import Stubs
+from arrtheaudio.errors import error_from_rpc
+from arrtheaudio.options import DEFAULT_TIMEOUT, ClientOptions
+from arrtheaudio.paging import MAX_PAGE_SIZE, Page, awalk_pages
+from arrtheaudio.v1 import (
+    admin_service_pb2,
+    batch_service_pb2,
+    common_pb2,
+    job_service_pb2,
+    stats_service_pb2,
+    webhook_service_pb2,
+)
+
+E = TypeVar("E")
+
+
+class AsyncClient:
+    """Talks to one ArrTheAudio server over a ``grpc.aio`` channel.
+
+    ``async with AsyncClient() as client: ...`` (or ``await client.close()``). Configuration
+    as for ``Client``: explicit arguments, then ``ARRTHEAUDIO_TARGET`` / ``ARRTHEAUDIO_API_KEY``.
+    """
+
+    def __init__(
+        self,
+        target: str | None = None,
+        *,
+        api_key: str | None = None,
+        timeout: float | None = DEFAULT_TIMEOUT,
+        tls: bool = False,
+        root_certificates: bytes | None = None,
+        options: ClientOptions | None = None,
+        channel: grpc.aio.Channel | None = None,
+    ) -> None:
+        self.options = options or ClientOptions.resolve(
+            target, api_key, timeout=timeout, tls=tls, root_certificates=root_certificates
+        )
+        self._owns_channel = channel is None
+        self._channel = channel
+        self._bound: Stubs | None = Stubs.bind(channel) if channel is not None else None
+        self._metadata = self.options.metadata()
+
+    @property
+    def _stubs(self) -> Stubs:
+        if self._bound is None:
+            self._channel = aio_channel(self.options)
+            self._bound = Stubs.bind(self._channel)
+        return self._bound
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    async def close(self) -> None:
+        if self._owns_channel and self._channel is not None:
+            await self._channel.close()
+            self._channel = None
+            self._bound = None
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    # -- plumbing --------------------------------------------------------------------------
+
+    async def _unary(self, method: Any, request: Any) -> Any:
+        try:
+            return await method(request, metadata=self._metadata, timeout=self.options.timeout)
+        except grpc.RpcError as exc:
+            raise error_from_rpc(exc) from exc
+
+    async def _watch(self, method: Any, request: Any, heartbeats: bool, timeout: float | None) -> AsyncIterator[E]:
+        call = method(request, metadata=self._metadata, timeout=timeout)
+        try:
+            async for event in call:
+                _watch.raise_if_error(event)
+                if _watch.should_yield(event, heartbeats):
+                    yield event
+                if event.final:
+                    return
+        except grpc.RpcError as exc:
+            raise error_from_rpc(exc) from exc
+        finally:
+            call.cancel()
+        raise _watch.ended_early()
+
+    # -- AdminService ----------------------------------------------------------------------
+
+    async def health(self) -> admin_service_pb2.GetHealthResponse:
+        return await self._unary(self._stubs.admin.GetHealth, admin_service_pb2.GetHealthRequest())
+
+    async def cleanup(
+        self, older_than: int | timedelta = 0, statuses: Iterable[enums.EnumLike] = ()
+    ) -> admin_service_pb2.CleanupResponse:
+        return await self._unary(self._stubs.admin.Cleanup, _requests.cleanup(older_than, statuses))
+
+    # -- JobService ------------------------------------------------------------------------
+
+    async def get_job(self, job_id: str) -> common_pb2.Job:
+        reply = await self._unary(self._stubs.jobs.GetJob, job_service_pb2.GetJobRequest(job_id=job_id))
+        return reply.job
+
+    async def list_jobs(
+        self,
+        *,
+        status: enums.EnumLike = None,
+        webhook_id: str = "",
+        batch_id: str = "",
+        source: enums.EnumLike = None,
+        container: enums.EnumLike = None,
+        limit: int = 0,
+        offset: int = 0,
+        order_by: str = "",
+    ) -> job_service_pb2.ListJobsResponse:
+        request = _requests.list_jobs(
+            status=status, webhook_id=webhook_id, batch_id=batch_id, source=source,
+            container=container, limit=limit, offset=offset, order_by=order_by,
+        )
+        return await self._unary(self._stubs.jobs.ListJobs, request)
+
+    def iter_jobs(
+        self,
+        *,
+        status: enums.EnumLike = None,
+        webhook_id: str = "",
+        batch_id: str = "",
+        source: enums.EnumLike = None,
+        container: enums.EnumLike = None,
+        order_by: str = "",
+        page_size: int = MAX_PAGE_SIZE,
+        max_items: int | None = None,
+    ) -> AsyncIterator[common_pb2.Job]:
+        async def fetch(offset: int, limit: int) -> Page[common_pb2.Job]:
+            reply = await self.list_jobs(
+                status=status, webhook_id=webhook_id, batch_id=batch_id, source=source,
+                container=container, limit=limit, offset=offset, order_by=order_by,
+            )
+            return Page(reply.jobs, reply.total_size)
+
+        return awalk_pages(fetch, page_size=page_size, max_items=max_items, key=lambda job: job.job_id)
+
+    async def cancel_job(self, job_id: str) -> common_pb2.Job:
+        reply = await self._unary(self._stubs.jobs.CancelJob, job_service_pb2.CancelJobRequest(job_id=job_id))
+        return reply.job
+
+    async def get_queue(self, next_limit: int = 0) -> job_service_pb2.GetQueueResponse:
+        return await self._unary(self._stubs.jobs.GetQueue, job_service_pb2.GetQueueRequest(next_limit=next_limit))
+
+    def watch_job(
+        self, job_id: str, *, heartbeats: bool = False, timeout: float | None = None
+    ) -> AsyncIterator[job_service_pb2.JobEvent]:
+        request = job_service_pb2.WatchJobRequest(job_id=job_id)
+        return self._watch(self._stubs.jobs.WatchJob, request, heartbeats, timeout)
+
+    def watch_queue(
+        self, *, heartbeats: bool = False, timeout: float | None = None
+    ) -> AsyncIterator[job_service_pb2.QueueEvent]:
+        return self._watch(self._stubs.jobs.WatchQueue, job_service_pb2.WatchQueueRequest(), heartbeats, timeout)
+
+    # -- BatchService ----------------------------------------------------------------------
+
+    async def start_batch(
+        self,
+        path: str,
+        *,
+        recursive: bool | None = None,
+        pattern: str = "",
+        dry_run: bool = False,
+        priority: enums.EnumLike = None,
+        min_size_mb: float = 0.0,
+        max_age: float | timedelta = 0.0,
+        exclude: Iterable[str] = (),
+    ) -> batch_service_pb2.StartBatchResponse:
+        request = _requests.start_batch(
+            path, recursive=recursive, pattern=pattern, dry_run=dry_run, priority=priority,
+            min_size_mb=min_size_mb, max_age=max_age, exclude=exclude,
+        )
+        return await self._unary(self._stubs.batches.StartBatch, request)
+
+    async def get_batch(
+        self, batch_id: str, *, limit: int = 0, offset: int = 0
+    ) -> batch_service_pb2.GetBatchResponse:
+        request = batch_service_pb2.GetBatchRequest(batch_id=batch_id, limit=limit, offset=offset)
+        return await self._unary(self._stubs.batches.GetBatch, request)
+
+    async def list_batches(
+        self, *, status: enums.EnumLike = None, limit: int = 0, offset: int = 0
+    ) -> batch_service_pb2.ListBatchesResponse:
+        request = _requests.list_batches(status=status, limit=limit, offset=offset)
+        return await self._unary(self._stubs.batches.ListBatches, request)
+
+    def iter_batches(
+        self, *, status: enums.EnumLike = None, page_size: int = MAX_PAGE_SIZE, max_items: int | None = None
+    ) -> AsyncIterator[batch_service_pb2.Batch]:
+        async def fetch(offset: int, limit: int) -> Page[batch_service_pb2.Batch]:
+            reply = await self.list_batches(status=status, limit=limit, offset=offset)
+            return Page(reply.batches, reply.total_size)
+
+        return awalk_pages(fetch, page_size=page_size, max_items=max_items, key=lambda batch: batch.batch_id)
+
+    def iter_batch_jobs(
+        self, batch_id: str, *, page_size: int = MAX_PAGE_SIZE, max_items: int | None = None
+    ) -> AsyncIterator[common_pb2.Job]:
+        async def fetch(offset: int, limit: int) -> Page[common_pb2.Job]:
+            reply = await self.get_batch(batch_id, limit=limit, offset=offset)
+            return Page(reply.jobs, reply.total_jobs)
+
+        return awalk_pages(fetch, page_size=page_size, max_items=max_items, key=lambda job: job.job_id)
+
+    async def cancel_batch(self, batch_id: str) -> batch_service_pb2.CancelBatchResponse:
+        request = batch_service_pb2.CancelBatchRequest(batch_id=batch_id)
+        return await self._unary(self._stubs.batches.CancelBatch, request)
+
+    def watch_batch(
+        self, batch_id: str, *, heartbeats: bool = False, timeout: float | None = None
+    ) -> AsyncIterator[batch_service_pb2.BatchEvent]:
+        request = batch_service_pb2.WatchBatchRequest(batch_id=batch_id)
+        return self._watch(self._stubs.batches.WatchBatch, request, heartbeats, timeout)
+
+    # -- StatsService ----------------------------------------------------------------------
+
+    async def get_stats(self) -> stats_service_pb2.GetStatsResponse:
+        return await self._unary(self._stubs.stats.GetStats, stats_service_pb2.GetStatsRequest())
+
+    async def get_job_stats(
+        self,
+        *,
+        batch_id: str = "",
+        webhook_id: str = "",
+        source: enums.EnumLike = None,
+        container: enums.EnumLike = None,
+        created_after: datetime | timestamp_pb2.Timestamp | None = None,
+    ) -> stats_service_pb2.GetJobStatsResponse:
+        request = _requests.job_stats(
+            batch_id=batch_id, webhook_id=webhook_id, source=source, container=container,
+            created_after=created_after,
+        )
+        return await self._unary(self._stubs.stats.GetJobStats, request)
+
+    # -- WebhookService --------------------------------------------------------------------
+
+    async def sonarr_webhook(
+        self,
+        payload: _requests.WebhookPayload,
+        *,
+        token: str = "",
+        apikey: str = "",
+        content_type: str = "application/json",
+    ) -> webhook_service_pb2.SonarrWebhookResponse:
+        request = _requests.sonarr_webhook(payload, token=token, apikey=apikey, content_type=content_type)
+        return await self._unary(self._stubs.webhooks.SonarrWebhook, request)
+
+    async def radarr_webhook(
+        self,
+        payload: _requests.WebhookPayload,
+        *,
+        token: str = "",
+        apikey: str = "",
+        content_type: str = "application/json",
+    ) -> webhook_service_pb2.RadarrWebhookResponse:
+        request = _requests.radarr_webhook(payload, token=token, apikey=apikey, content_type=content_type)
+        return await self._unary(self._stubs.webhooks.RadarrWebhook, request)
+
+    async def get_webhook(self, webhook_id: str) -> webhook_service_pb2.GetWebhookResponse:
+        request = webhook_service_pb2.GetWebhookRequest(webhook_id=webhook_id)
+        return await self._unary(self._stubs.webhooks.GetWebhook, request)
+
+    def watch_webhook(
+        self, webhook_id: str, *, heartbeats: bool = False, timeout: float | None = None
+    ) -> AsyncIterator[webhook_service_pb2.WebhookEvent]:
+        request = webhook_service_pb2.WatchWebhookRequest(webhook_id=webhook_id)
+        return self._watch(self._stubs.webhooks.WatchWebhook, request, heartbeats, timeout)
