@@ -92,6 +92,9 @@ def build_config(
             "stream_newline_delimited": True,
         },
         "convert_grpc_status": True,
+        # Form-style "+" in query strings means a space (?order_by=priority+desc), as browsers,
+        # curl --data-urlencode and httpx send it.
+        "query_param_unescape_plus": True,
         "request_validation_options": {
             "reject_unknown_method": True,
             "reject_unknown_query_parameters": True,
