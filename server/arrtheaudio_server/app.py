@@ -11,7 +11,9 @@ import asyncio
 import os
 import signal
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import grpc
 import structlog
@@ -21,6 +23,9 @@ from grpc_reflection.v1alpha import reflection
 from arrtheaudio_server.api_key import ensure_api_key
 from arrtheaudio_server.config import ConfigError, Settings, load_settings
 from arrtheaudio_server.logging_setup import configure_logging
+
+if TYPE_CHECKING:
+    from arrtheaudio_server.runtime import Runtime
 
 log = structlog.get_logger(__name__)
 
@@ -38,8 +43,32 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-async def serve(settings: Settings, *, stop_event: asyncio.Event | None = None) -> None:
-    """Run until ``stop_event`` is set (or SIGTERM/SIGINT), then shut down in order."""
+@dataclass
+class RunningServer:
+    """A started server: what tests and ``serve`` need to talk to it and stop it."""
+
+    server: grpc.aio.Server
+    runtime: Runtime
+    health: health.aio.HealthServicer
+    port: int
+    api_key: str
+
+    @property
+    def target(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    async def stop(self, grace: float = 5.0) -> None:
+        log.info("server.stopping")
+        await self.health.enter_graceful_shutdown()
+        # Workers first: running jobs finish (or are released) while RPCs can still be answered.
+        await self.runtime.stop()
+        await self.server.stop(grace=grace)
+        await self.runtime.close()
+        log.info("server.stopped")
+
+
+async def start_server(settings: Settings) -> RunningServer:
+    """Build every part from ``settings``, listen, start the workers; returns once serving."""
     from arrtheaudio_server.runtime import Runtime  # imported late: pulls in the DB and media layers
 
     api_key, generated = ensure_api_key(settings.api.api_key, settings.config_dir)
@@ -48,27 +77,36 @@ async def serve(settings: Settings, *, stop_event: asyncio.Event | None = None) 
         print(f"ArrTheAudio generated an API key: {api_key} (stored in {settings.config_dir / 'api_key'})",
               file=sys.stderr, flush=True)
 
-    runtime = await Runtime.create(settings)
-    health_servicer = health.aio.HealthServicer()
-    server = grpc.aio.server(
-        interceptors=runtime.interceptors(api_key),
-        options=[("grpc.max_receive_message_length", 16 * 1024 * 1024)],
-    )
-    service_names = runtime.register_services(server, api_key)
-    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    reflection.enable_server_reflection(
-        (*service_names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME),
-        server,
-    )
-    address = f"{settings.server.host}:{settings.server.port}"
-    bound = server.add_insecure_port(address)
-    if bound == 0:
-        raise ConfigError(f"server: cannot listen on {address}")
-    await server.start()
-    await runtime.start(health_servicer, service_names)
+    runtime = await Runtime.create(settings, api_key=api_key)
+    try:
+        health_servicer = health.aio.HealthServicer()
+        server = grpc.aio.server(
+            interceptors=runtime.interceptors(api_key),
+            options=[("grpc.max_receive_message_length", 16 * 1024 * 1024)],
+        )
+        service_names = runtime.register_services(server, api_key)
+        health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+        reflection.enable_server_reflection(
+            (*service_names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME),
+            server,
+        )
+        address = f"{settings.server.host}:{settings.server.port}"
+        bound = server.add_insecure_port(address)
+        if bound == 0:
+            raise ConfigError(f"server: cannot listen on {address}")
+        await server.start()
+        await runtime.start(health_servicer, service_names)
+    except BaseException:
+        await runtime.close()
+        raise
     log.info("server.started", address=address, port=bound, workers=settings.processing.worker_count,
              storage=runtime.storage_kind)
+    return RunningServer(server=server, runtime=runtime, health=health_servicer, port=bound, api_key=api_key)
 
+
+async def serve(settings: Settings, *, stop_event: asyncio.Event | None = None) -> None:
+    """Run until ``stop_event`` is set (or SIGTERM/SIGINT), then shut down in order."""
+    running = await start_server(settings)
     stop = stop_event or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -77,14 +115,7 @@ async def serve(settings: Settings, *, stop_event: asyncio.Event | None = None) 
         except (NotImplementedError, RuntimeError):  # pragma: no cover - non-main thread
             pass
     await stop.wait()
-
-    log.info("server.stopping")
-    await health_servicer.enter_graceful_shutdown()
-    # Workers first: running jobs finish (or are released) while RPCs can still be answered.
-    await runtime.stop()
-    await server.stop(grace=5)
-    await runtime.close()
-    log.info("server.stopped")
+    await running.stop(grace=settings.processing.shutdown_grace_seconds + 5)
 
 
 def main(argv: list[str] | None = None) -> None:

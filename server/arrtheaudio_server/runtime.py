@@ -1,30 +1,54 @@
 """The running parts of one server instance, built from Settings and wired together.
 
 Kept apart from ``app.py`` so tests can build a full in-process server (storage, pipeline,
-queue, workers, servicers) on a random port without going through the CLI.
+queue, workers, servicers) on a random port without going through the CLI. Order matters:
+
+* ``create``   — open the queue's storage, build the pipeline and the event bus, the path
+  policy and the credentials (nothing runs yet);
+* ``register_services`` — one servicer per service of the contract, all over the same queue;
+* ``start``    — remove temp files a crash left in the media roots, start the queue
+  (recovery, workers, housekeeping), then let the health monitor report SERVING;
+* ``stop``     — NOT_SERVING first (load balancers drain), then the workers finish or hand
+  their jobs back; ``close`` releases the storage and the pipeline's HTTP client.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import grpc
-from grpc_health.v1 import health, health_pb2
+import structlog
+from grpc_health.v1 import health
 
 from arrtheaudio.v1 import (
     admin_service_pb2,
     admin_service_pb2_grpc,
     batch_service_pb2,
+    batch_service_pb2_grpc,
     job_service_pb2,
+    job_service_pb2_grpc,
     stats_service_pb2,
+    stats_service_pb2_grpc,
     webhook_service_pb2,
+    webhook_service_pb2_grpc,
 )
-from arrtheaudio_server.api.health_http import AdminServicer
+from arrtheaudio_server.api.admin_servicer import AdminServicer
+from arrtheaudio_server.api.auth import ApiKeyInterceptor, Credentials
+from arrtheaudio_server.api.batch_servicer import BatchServicer
+from arrtheaudio_server.api.health_monitor import HealthMonitor
+from arrtheaudio_server.api.job_servicer import JobServicer
+from arrtheaudio_server.api.stats_servicer import StatsServicer
+from arrtheaudio_server.api.watch import WatchConfig
+from arrtheaudio_server.api.webhook_servicer import WebhookServicer
 from arrtheaudio_server.config import Settings
+from arrtheaudio_server.paths import PathPolicy
+from arrtheaudio_server.queue.manager import QueueManager
 
-# Every service of the contract, for reflection and grpc.health.v1 (even before its
-# servicer exists: an unregistered one answers UNIMPLEMENTED, which is still discoverable).
+log = structlog.get_logger(__name__)
+
+# Every service of the contract, for reflection and grpc.health.v1.
 API_SERVICE_NAMES: tuple[str, ...] = tuple(
     module.DESCRIPTOR.services_by_name[name].full_name
     for module, name in (
@@ -40,34 +64,97 @@ API_SERVICE_NAMES: tuple[str, ...] = tuple(
 @dataclass
 class Runtime:
     settings: Settings
-    storage_kind: str = "none"
-    serving: bool = False
+    queue: QueueManager
+    paths: PathPolicy
+    credentials: Credentials
+    storage_kind: str = "sqlite"
+    watch: WatchConfig = field(default_factory=WatchConfig)
+    health_interval_seconds: float = 5.0
+    monitor: HealthMonitor | None = None
     _service_names: tuple[str, ...] = field(default_factory=tuple)
 
     @classmethod
-    async def create(cls, settings: Settings) -> Runtime:
-        kind = "postgresql" if settings.database_url.startswith("postgresql") else "sqlite"
-        return cls(settings=settings, storage_kind=kind)
+    async def create(
+        cls,
+        settings: Settings,
+        *,
+        api_key: str,
+        watch: WatchConfig | None = None,
+        health_interval_seconds: float = 5.0,
+    ) -> Runtime:
+        queue = await QueueManager.create(settings)
+        credentials = Credentials(
+            api_key=api_key,
+            webhook_username=settings.api.webhook_username,
+            webhook_password=settings.api.webhook_password,
+            webhook_header=settings.api.webhook_header,
+        )
+        return cls(
+            settings=settings,
+            queue=queue,
+            paths=PathPolicy.from_settings(settings),
+            credentials=credentials,
+            storage_kind=queue.storage.dialect,
+            watch=watch or WatchConfig(),
+            health_interval_seconds=health_interval_seconds,
+        )
 
-    def interceptors(self, api_key: str) -> Sequence[grpc.aio.ServerInterceptor]:
-        return ()
+    @property
+    def serving(self) -> bool:
+        return self.monitor is not None and self.monitor.serving
 
-    def register_services(self, server: grpc.aio.Server, api_key: str) -> tuple[str, ...]:
+    def interceptors(self, api_key: str | None = None) -> Sequence[grpc.aio.ServerInterceptor]:
+        return (ApiKeyInterceptor(self.credentials),)
+
+    def register_services(self, server: grpc.aio.Server, api_key: str | None = None) -> tuple[str, ...]:
+        queue = self.queue
+        job_service_pb2_grpc.add_JobServiceServicer_to_server(JobServicer(queue, self.watch), server)
+        batch_service_pb2_grpc.add_BatchServiceServicer_to_server(BatchServicer(queue, self.paths, self.watch), server)
+        webhook_service_pb2_grpc.add_WebhookServiceServicer_to_server(
+            WebhookServicer(queue, self.paths, self.credentials, self.watch), server
+        )
+        stats_service_pb2_grpc.add_StatsServiceServicer_to_server(StatsServicer(queue), server)
         admin_service_pb2_grpc.add_AdminServiceServicer_to_server(
-            AdminServicer(is_serving=lambda: self.serving, storage=self.storage_kind), server
+            AdminServicer(queue, is_serving=lambda: self.serving, storage=self.storage_kind), server
         )
         self._service_names = API_SERVICE_NAMES
         return self._service_names
 
     async def start(self, health_servicer: health.aio.HealthServicer, service_names: Sequence[str]) -> None:
-        await health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)
-        for name in service_names:
-            await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
-        self.serving = True
+        await self._remove_stale_temp_files()
+        await self.queue.start()
+        self.monitor = HealthMonitor(
+            health_servicer, service_names, self.queue.healthy, interval_seconds=self.health_interval_seconds
+        )
+        await self.monitor.start()
+
+    async def _remove_stale_temp_files(self) -> None:
+        """A crash mid-remux leaves a temp file beside the original: remove it before work starts.
+
+        With a shared PostgreSQL queue another live instance may be remuxing right now, so
+        only files older than the longest a remux may run are touched.
+        """
+        from arrtheaudio_server.media.mp4 import cleanup_stale_temp_files
+
+        roots = self.settings.resolved_media_roots
+        if not roots:
+            return
+        older = 0.0 if self.storage_kind == "sqlite" else self.settings.processing.timeout_seconds + 60
+        try:
+            removed = await asyncio.to_thread(cleanup_stale_temp_files, roots, older_than_seconds=older)
+        except OSError as exc:
+            log.warning("startup.temp_cleanup_failed", error=str(exc))
+            return
+        if removed:
+            log.info("startup.temp_files_removed", files=[str(path) for path in removed])
 
     async def stop(self) -> None:
-        self.serving = False
-        return None
+        if self.monitor is not None:
+            await self.monitor.stop()
+        await self.queue.stop()
 
     async def close(self) -> None:
-        return None
+        await self.queue.close()
+        aclose = getattr(self.queue.pipeline, "aclose", None)
+        if aclose is not None:
+            await aclose()
