@@ -9,8 +9,10 @@ export PATH="$PWD/.venv/bin:$PATH"
 
 echo "== generated code is fresh"
 python scripts/gen_proto.py --check
+echo "== envoy.yaml matches its template"
+python scripts/envoy_config.py docker --check
 echo "== buf lint"
-python scripts/buf_deps.py >/dev/null 2>&1 || true
+python scripts/buf_deps.py
 buf lint
 echo "== buf breaking (against the previous commit)"
 bash scripts/buf_breaking.sh
