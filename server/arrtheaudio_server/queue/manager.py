@@ -1,0 +1,382 @@
+"""QueueManager: the queue as the API sees it (``QueueFacade``) plus its life cycle.
+
+It owns the storage, the worker pool and the housekeeping loop (recovery of dead workers'
+jobs, re-checks of jobs waiting for space, retention), and publishes every state change
+through the one event bus. Build it from Settings::
+
+    manager = await QueueManager.create(settings)          # real Pipeline, DB-backed TMDB cache
+    await manager.start()                                  # recovery, workers, housekeeping
+    ...
+    await manager.stop()                                   # graceful: finish or hand back jobs
+    await manager.close()
+
+``worker_count: 0`` is rollback mode: no workers; a webhook's files are processed before
+``enqueue_webhook`` returns, and batches are refused (ServiceUnavailable).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+import structlog
+
+from arrtheaudio_server import ids
+from arrtheaudio_server.clock import utc_midnight, utcnow
+from arrtheaudio_server.config import Settings
+from arrtheaudio_server.media.result import Container, ReasonCode
+from arrtheaudio_server.metadata.hints import MediaHints
+from arrtheaudio_server.queue.discovery import discover, extensions_for, validate_patterns
+from arrtheaudio_server.queue.domain import (
+    BatchInfo,
+    BatchRequest,
+    CleanupResult,
+    Counts,
+    EnqueuedJob,
+    Job,
+    JobFilter,
+    JobStatus,
+    QueueEvent,
+    QueueSnapshot,
+    ServiceUnavailable,
+    Source,
+    Stats,
+    WebhookInfo,
+    Priority,
+)
+from arrtheaudio_server.queue.facade import Subscription
+from arrtheaudio_server.queue.metadata_cache import DatabaseMetadataCache
+from arrtheaudio_server.queue.retention import cleanup_rules
+from arrtheaudio_server.queue.storage import Changes, JobOutcome, NewJob, QueueStorage
+from arrtheaudio_server.queue.workers import Pipeline, RunningJob, SpaceProbe, WorkerPool, disk_free
+
+log = structlog.get_logger(__name__)
+
+_ALL_EXTENSIONS = extensions_for([Container.MKV, Container.MP4])
+
+
+class EventPublisher(Protocol):
+    """What the manager needs of ``queue.events.EventBus``."""
+
+    def next_seq(self) -> int: ...
+
+    def publish(self, event: QueueEvent) -> Any: ...
+
+    def subscribe(self, *, job_id: str | None = None, batch_id: str | None = None,
+                  webhook_id: str | None = None) -> Subscription: ...
+
+
+def container_of(path: Path | str) -> Container | None:
+    return _ALL_EXTENSIONS.get(Path(path).suffix.lower())
+
+
+class QueueManager:
+    def __init__(
+        self,
+        settings: Settings,
+        storage: QueueStorage,
+        pipeline: Pipeline,
+        event_bus: EventPublisher,
+        *,
+        space_probe: SpaceProbe | None = disk_free,
+        timeout_margin_seconds: float = 5.0,
+    ) -> None:
+        self.settings = settings
+        self.processing = settings.processing
+        self.storage = storage
+        self.pipeline = pipeline
+        self.events = event_bus
+        self.instance_id = storage.instance_id
+        self.pool = WorkerPool(storage, pipeline, self.processing, instance_id=self.instance_id,
+                               on_change=self._publish, space_probe=space_probe,
+                               timeout_margin_seconds=timeout_margin_seconds)
+        self._housekeeping: asyncio.Task[None] | None = None
+        self._started = False
+        self._closed = False
+        self._inline_lock = asyncio.Lock()
+        self.bridge: Any = None
+
+    @classmethod
+    async def create(
+        cls,
+        settings: Settings,
+        *,
+        pipeline: Pipeline | None = None,
+        event_bus: EventPublisher | None = None,
+        space_probe: SpaceProbe | None = disk_free,
+        instance_id: str | None = None,
+        timeout_margin_seconds: float = 5.0,
+    ) -> QueueManager:
+        """Open (and create if needed) the database and build the manager; call ``start()`` next.
+
+        Without ``pipeline`` the real media pipeline is built, with TMDB answers cached in
+        the queue's database (shared by every instance). Without ``event_bus`` a fresh
+        ``queue.events.EventBus`` is made.
+        """
+        processing = settings.processing
+        if processing.heartbeat_seconds >= processing.lease_seconds:
+            raise ValueError("processing.heartbeat_seconds must be shorter than processing.lease_seconds")
+        instance = instance_id or settings.server.instance_id or ids.instance_id()
+        storage = await QueueStorage.open(settings.database_url, instance_id=instance)
+        try:
+            if pipeline is None:
+                from arrtheaudio_server.media.pipeline import Pipeline as MediaPipeline
+
+                pipeline = MediaPipeline(settings, cache=DatabaseMetadataCache(storage))
+            if event_bus is None:
+                from arrtheaudio_server.queue.events import EventBus
+
+                event_bus = EventBus()
+        except BaseException:
+            await storage.close()
+            raise
+        return cls(settings, storage, pipeline, event_bus, space_probe=space_probe,
+                   timeout_margin_seconds=timeout_margin_seconds)
+
+    # --- life cycle ---------------------------------------------------------------------
+
+    @property
+    def rollback_mode(self) -> bool:
+        return self.processing.worker_count == 0
+
+    @property
+    def metadata_cache(self) -> DatabaseMetadataCache:
+        return DatabaseMetadataCache(self.storage)
+
+    async def start(self) -> None:
+        """Recover jobs of a previous (dead) incarnation, then start workers and housekeeping."""
+        if self._started:
+            return
+        self._started = True
+        await self.recover(startup=True)
+        await self._start_bridge()
+        if not self.rollback_mode:
+            self.pool.start()
+        self._housekeeping = asyncio.create_task(self._housekeep(), name="queue-housekeeping")
+        log.info("queue.started", instance=self.instance_id, workers=self.processing.worker_count,
+                 storage=self.storage.dialect)
+
+    async def stop(self, grace: float | None = None) -> None:
+        """Stop claiming; running jobs get ``grace`` seconds, then are cancelled and handed back."""
+        if self._housekeeping is not None:
+            self._housekeeping.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._housekeeping
+            self._housekeeping = None
+        await self.pool.stop(self.processing.shutdown_grace_seconds if grace is None else grace)
+        await self._stop_bridge()
+        self._started = False
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        await self.stop()
+        self._closed = True
+        await self.storage.close()
+
+    async def __aenter__(self) -> QueueManager:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def _start_bridge(self) -> None:
+        """PostgreSQL: hear other instances' changes (LISTEN/NOTIFY) and republish them here."""
+        if self.storage.dialect != "postgresql":
+            return
+        try:
+            from arrtheaudio_server.queue.events import PostgresNotifyBridge
+        except ImportError:  # pragma: no cover - the events module ships with the queue
+            return
+        self.bridge = await _make_bridge(PostgresNotifyBridge, self)
+
+    async def _stop_bridge(self) -> None:
+        bridge, self.bridge = self.bridge, None
+        if bridge is not None:
+            await bridge.stop()
+
+    # --- housekeeping -------------------------------------------------------------------
+
+    async def recover(self, *, startup: bool = False) -> Changes:
+        changes = await self.storage.recover(max_attempts=self.processing.retry_attempts + 1, startup=startup)
+        if changes:
+            log.info("queue.recovered", jobs=[job.job_id for job in changes.jobs], startup=startup)
+            self._publish(changes)
+            self.pool.wake()
+        return changes
+
+    async def wake_waiting(self) -> Changes:
+        changes = await self.storage.wake_waiting()
+        if changes:
+            self._publish(changes)
+            self.pool.wake()
+        return changes
+
+    async def _housekeep(self) -> None:
+        loop = asyncio.get_running_loop()
+        p = self.processing
+        tick = min(p.poll_interval_seconds, p.recovery_interval_seconds, p.space_recheck_seconds)
+        next_recovery = loop.time() + p.recovery_interval_seconds
+        next_cleanup = loop.time()  # once at start, then every cleanup_interval_hours
+        while True:
+            try:
+                await self.wake_waiting()
+                now = loop.time()
+                if now >= next_recovery:
+                    next_recovery = now + p.recovery_interval_seconds
+                    await self.recover()
+                if now >= next_cleanup:
+                    next_cleanup = now + p.cleanup_interval_hours * 3600
+                    result = await self.cleanup()
+                    if result.jobs_removed or result.batches_removed or result.webhooks_removed:
+                        log.info("queue.cleanup", jobs=result.jobs_removed, batches=result.batches_removed,
+                                 webhooks=result.webhooks_removed)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - keep housekeeping alive through DB hiccups
+                log.warning("queue.housekeeping_failed", error=repr(exc))
+            await asyncio.sleep(tick)
+
+    # --- events -------------------------------------------------------------------------
+
+    def _publish(self, changes: Changes) -> None:
+        for job in changes.jobs:
+            self.events.publish(QueueEvent(seq=self.events.next_seq(), job=job, batch_id=job.batch_id,
+                                           webhook_id=job.webhook_id))
+        for batch_id in sorted(changes.batch_ids):
+            self.events.publish(QueueEvent(seq=self.events.next_seq(), batch_id=batch_id))
+        for webhook_id in sorted(changes.webhook_ids):
+            self.events.publish(QueueEvent(seq=self.events.next_seq(), webhook_id=webhook_id))
+
+    def subscribe(self, *, job_id: str | None = None, batch_id: str | None = None,
+                  webhook_id: str | None = None) -> Subscription:
+        return self.events.subscribe(job_id=job_id, batch_id=batch_id, webhook_id=webhook_id)
+
+    # --- enqueue --------------------------------------------------------------------------
+
+    async def enqueue_webhook(
+        self,
+        *,
+        source: Source,
+        event_type: str,
+        title: str | None,
+        hints: MediaHints,
+        files: Sequence[Path],
+    ) -> tuple[WebhookInfo, list[EnqueuedJob]]:
+        webhook = WebhookInfo(webhook_id=ids.new_id(), source=Source(source), event_type=event_type, title=title,
+                              hints=hints, created_at=utcnow())
+        new_jobs = [NewJob(path=str(path), container=container_of(path), priority=Priority.HIGH,
+                           source=Source(source), hints=hints) for path in files]
+        enqueued, changes = await self.storage.enqueue(new_jobs, max_active=self.processing.max_queue_size,
+                                                       webhook=webhook)
+        self._publish(changes)
+        info = WebhookInfo(webhook_id=webhook.webhook_id, source=webhook.source, event_type=event_type,
+                           title=title, hints=hints, created_at=webhook.created_at,
+                           job_ids=tuple(item.job_id for item in enqueued))
+        if self.rollback_mode:
+            await self._process_inline(list(dict.fromkeys(item.job_id for item in enqueued)))
+        else:
+            self.pool.wake()
+        return info, enqueued
+
+    async def _process_inline(self, job_ids: Sequence[str]) -> None:
+        """Rollback mode: run the jobs here and now, retries included, until each is finished."""
+        worker_id = f"{self.instance_id}-inline"
+        for job_id in job_ids:
+            while True:
+                claimed = await self.storage.claim_job(job_id, worker_id=worker_id,
+                                                       lease_seconds=self.processing.lease_seconds)
+                if claimed is None:
+                    break
+                job = await self.pool.run(claimed, worker_id, inline=True)
+                if job is None or job.status != JobStatus.QUEUED:
+                    break
+
+    async def start_batch(self, request: BatchRequest) -> BatchInfo:
+        if self.rollback_mode:
+            raise ServiceUnavailable("batch processing is off: the server runs with worker_count 0 (rollback mode)")
+        validate_patterns(request.pattern, request.exclude_patterns, min_size_mb=request.min_size_mb,
+                          max_age_days=request.max_age_days)
+        found = await asyncio.to_thread(
+            discover, Path(request.path), roots=self.settings.resolved_media_roots, recursive=request.recursive,
+            pattern=request.pattern, exclude_patterns=request.exclude_patterns, min_size_mb=request.min_size_mb,
+            max_age_days=request.max_age_days, extensions=extensions_for(self.settings.containers))
+        batch_id = ids.new_id()
+        new_jobs = [NewJob(path=item.path, container=item.container, priority=Priority(request.priority),
+                           source=Source.MANUAL, dry_run=request.dry_run) for item in found]
+        _, changes = await self.storage.enqueue(new_jobs, max_active=self.processing.max_queue_size,
+                                                batch=(batch_id, request, len(found)))
+        self._publish(changes)
+        self.pool.wake()
+        return (await self.storage.get_batch(batch_id, limit=0))[0]
+
+    # --- reads -----------------------------------------------------------------------------
+
+    async def get_webhook(self, webhook_id: str) -> tuple[WebhookInfo, Counts, list[Job]]:
+        return await self.storage.get_webhook(webhook_id)
+
+    async def get_batch(self, batch_id: str, *, limit: int = 100, offset: int = 0) -> tuple[BatchInfo, list[Job], int]:
+        return await self.storage.get_batch(batch_id, limit=limit, offset=offset)
+
+    async def list_batches(self, *, limit: int = 50, offset: int = 0) -> tuple[list[BatchInfo], int]:
+        return await self.storage.list_batches(limit=limit, offset=offset)
+
+    async def get_job(self, job_id: str) -> Job:
+        return await self.storage.get_job(job_id)
+
+    async def list_jobs(self, job_filter: JobFilter) -> tuple[list[Job], int]:
+        return await self.storage.list_jobs(job_filter)
+
+    async def queue_snapshot(self, *, next_limit: int = 10) -> QueueSnapshot:
+        counts, running, upcoming = await self.storage.snapshot_parts(next_limit)
+        return QueueSnapshot(counts=counts, workers_total=self.processing.worker_count,
+                             workers_active=len(self.pool.running), current_jobs=tuple(running),
+                             next_jobs=tuple(upcoming))
+
+    async def stats(self) -> Stats:
+        counts = await self.storage.counts()
+        today = await self.storage.period_stats(utc_midnight())
+        lifetime, per_container, per_source = await self.storage.lifetime_stats()
+        return Stats(queue=counts, workers_total=self.processing.worker_count,
+                     workers_active=len(self.pool.running), today=today, lifetime=lifetime,
+                     per_container=per_container, per_source=per_source)
+
+    async def healthy(self) -> bool:
+        return await self.storage.ping()
+
+    # --- cancellation and cleanup ----------------------------------------------------------
+
+    async def cancel_job(self, job_id: str) -> Job:
+        job, changes = await self.storage.cancel_job(job_id)
+        self._publish(changes)
+        if job.status != JobStatus.RUNNING:
+            return job
+        running: RunningJob | None = self.pool.cancel_local(job_id)
+        if running is None:
+            # Another instance runs it: its heartbeat sees cancel_requested and stops it.
+            return job
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(running.done.wait(), timeout=30)
+        return await self.storage.get_job(job_id)
+
+    async def cancel_batch(self, batch_id: str) -> tuple[BatchInfo, int]:
+        cancelled, _running, changes = await self.storage.cancel_batch(batch_id)
+        self._publish(changes)
+        return (await self.storage.get_batch(batch_id, limit=0))[0], cancelled
+
+    async def cleanup(self, *, older_than_days: float | None = None,
+                      statuses: Sequence[JobStatus] | None = None) -> CleanupResult:
+        rules, orphans_before = cleanup_rules(self.processing, utcnow(), older_than_days=older_than_days,
+                                              statuses=statuses)
+        return await self.storage.cleanup(rules, orphans_before)
+
+
+async def _make_bridge(bridge_cls: Any, manager: QueueManager) -> Any:  # pragma: no cover - wired when events land
+    return None
+
+
+__all__ = ["QueueManager", "container_of", "JobOutcome", "ReasonCode"]

@@ -1,0 +1,179 @@
+"""The queue's tables (SQLModel) and the indexes every query leans on.
+
+Rows never leave the queue package: :mod:`.rows` turns them into the plain values of
+:mod:`.domain`. Each index is named after the query it serves, and ``tests/queue/test_explain.py``
+checks with EXPLAIN that the claim and the list/stat queries use one instead of sorting the
+whole table (the history grows to 100k+ rows; a claim must not slow down with it).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, Integer, String, Text, text
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+ACTIVE_SQL = "status IN ('queued', 'running', 'waiting_for_space')"
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in, aware UTC datetimes out, on both backends.
+
+    SQLite keeps no zone (stores naive UTC text, which sorts and compares correctly);
+    PostgreSQL keeps ``timestamptz``.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the queue storage; use arrtheaudio_server.clock")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _ts(nullable: bool = True, **kwargs: Any) -> Any:
+    return Field(default=None, sa_column=Column(UtcDateTime(), nullable=nullable, **kwargs))
+
+
+class JobRow(SQLModel, table=True):
+    __tablename__ = "jobs"
+
+    # Integer key: the FIFO tie-breaker inside a priority and the claim's row handle.
+    seq: int | None = Field(default=None, sa_column=Column(BigInteger().with_variant(Integer, "sqlite"),
+                                                           primary_key=True, autoincrement=True))
+    job_id: str = Field(sa_column=Column(String(32), nullable=False, unique=True))
+    file_path: str = Field(sa_column=Column(Text, nullable=False))
+    status: str = Field(sa_column=Column(String(20), nullable=False))
+    priority: int = Field(sa_column=Column(Integer, nullable=False))
+    container: str | None = Field(default=None, sa_column=Column(String(8)))
+    source: str = Field(sa_column=Column(String(16), nullable=False))
+    webhook_id: str | None = Field(default=None, sa_column=Column(String(32)))
+    batch_id: str | None = Field(default=None, sa_column=Column(String(32)))
+    hints: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    dry_run: bool = Field(default=False)
+    created_at: datetime = _ts(nullable=False)
+    # A retry or a job waiting for space is not claimable before this time.
+    next_attempt_at: datetime = _ts(nullable=False)
+    started_at: datetime | None = _ts()
+    completed_at: datetime | None = _ts()
+    attempts: int = Field(default=0)
+    result: str | None = Field(default=None, sa_column=Column(String(10)))
+    reason: str | None = Field(default=None, sa_column=Column(Text))
+    reason_code: str | None = Field(default=None, sa_column=Column(String(32)))
+    duration_ms: int | None = Field(default=None)
+    track_changed: bool = Field(default=False)
+    selected_index: int | None = Field(default=None)
+    selected_language: str | None = Field(default=None, sa_column=Column(String(16)))
+    language: str | None = Field(default=None, sa_column=Column(String(16)))
+    language_source: str | None = Field(default=None, sa_column=Column(String(16)))
+    # The lease: who runs the job and until when it is presumed alive (heartbeats extend it).
+    worker_id: str | None = Field(default=None, sa_column=Column(String(120)))
+    lease_owner: str | None = Field(default=None, sa_column=Column(String(100)))
+    lease_expires_at: datetime | None = _ts()
+    # Set by a cancel that reaches another instance's running job; its heartbeat obeys it.
+    cancel_requested: bool = Field(default=False)
+
+
+_jobs = JobRow.__table__  # type: ignore[attr-defined]
+# Claim order (and the "next jobs" list, and counts by status): status, priority high first, FIFO.
+Index("ix_jobs_claim", _jobs.c.status, _jobs.c.priority.desc(), _jobs.c.seq)
+# Counts by status and result (queue / stats) read this index alone, never the table.
+Index("ix_jobs_status_result", _jobs.c.status, _jobs.c.result, _jobs.c.track_changed)
+# Dedup made atomic: one active job per file, across instances.
+Index("ux_jobs_active_path", _jobs.c.file_path, unique=True,
+      sqlite_where=text(ACTIVE_SQL), postgresql_where=text(ACTIVE_SQL))
+Index("ix_jobs_batch_path", _jobs.c.batch_id, _jobs.c.file_path)
+Index("ix_jobs_webhook", _jobs.c.webhook_id)
+Index("ix_jobs_created", _jobs.c.created_at)
+Index("ix_jobs_completed", _jobs.c.completed_at)
+Index("ix_jobs_status_created", _jobs.c.status, _jobs.c.created_at)
+Index("ix_jobs_source_created", _jobs.c.source, _jobs.c.created_at)
+Index("ix_jobs_container_created", _jobs.c.container, _jobs.c.created_at)
+
+
+class BatchRow(SQLModel, table=True):
+    __tablename__ = "batches"
+
+    batch_id: str = Field(sa_column=Column(String(32), primary_key=True))
+    path: str = Field(sa_column=Column(Text, nullable=False))
+    recursive: bool = True
+    pattern: str | None = Field(default=None, sa_column=Column(Text))
+    exclude_patterns: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    dry_run: bool = False
+    priority: int = Field(sa_column=Column(Integer, nullable=False))
+    min_size_mb: float | None = None
+    max_age_days: float | None = None
+    status: str = Field(sa_column=Column(String(16), nullable=False))
+    created_at: datetime = _ts(nullable=False)
+    completed_at: datetime | None = _ts()
+    estimated_files: int = 0
+    error: str | None = Field(default=None, sa_column=Column(Text))
+
+
+_batches = BatchRow.__table__  # type: ignore[attr-defined]
+Index("ix_batches_created", _batches.c.created_at)
+Index("ix_batches_path_status", _batches.c.path, _batches.c.status)
+
+
+class WebhookRow(SQLModel, table=True):
+    __tablename__ = "webhooks"
+
+    webhook_id: str = Field(sa_column=Column(String(32), primary_key=True))
+    source: str = Field(sa_column=Column(String(16), nullable=False))
+    event_type: str = Field(sa_column=Column(String(64), nullable=False))
+    title: str | None = Field(default=None, sa_column=Column(Text))
+    hints: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # Every job the webhook's files map to, including existing jobs it was linked to (dedup).
+    job_ids: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = _ts(nullable=False)
+
+
+_webhooks = WebhookRow.__table__  # type: ignore[attr-defined]
+Index("ix_webhooks_created", _webhooks.c.created_at)
+
+
+class MetadataCacheRow(SQLModel, table=True):
+    """TMDB answers (and any other slow lookup) shared by every instance on the same database."""
+
+    __tablename__ = "metadata_cache"
+
+    key: str = Field(sa_column=Column(String(255), primary_key=True))
+    value: str = Field(sa_column=Column(Text, nullable=False))
+    expires_at: datetime = _ts(nullable=False)
+
+
+class LifetimeStatsRow(SQLModel, table=True):
+    """Running totals per (container, source), updated in the transaction that finishes a job.
+
+    Retention deletes old job rows; these totals are what keeps the lifetime statistics.
+    """
+
+    __tablename__ = "lifetime_stats"
+
+    container: str = Field(sa_column=Column(String(8), primary_key=True))
+    source: str = Field(sa_column=Column(String(16), primary_key=True))
+    total: int = 0
+    success: int = 0
+    failed: int = 0
+    skipped: int = 0
+    track_changes: int = 0
+    duration_ms_sum: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
+
+
+JOBS = _jobs
+BATCHES = _batches
+WEBHOOKS = _webhooks
+METADATA_CACHE = MetadataCacheRow.__table__  # type: ignore[attr-defined]
+LIFETIME_STATS = LifetimeStatsRow.__table__  # type: ignore[attr-defined]

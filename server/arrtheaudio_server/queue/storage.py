@@ -1,0 +1,793 @@
+"""The one storage interface of the queue, over SQLAlchemy Core on SQLite or PostgreSQL.
+
+Every method is one short transaction and returns plain :mod:`.domain` values (never rows),
+so the manager and the API never see SQL. The backends differ only where they must:
+the claim (see :mod:`.claim`), the upsert of the lifetime totals, the write path (SQLite's
+single writer, see :mod:`.engine`) and NOTIFY (PostgreSQL tells other instances what changed,
+inside the same transaction, so a watcher never hears of a change that was rolled back).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Integer, cast, delete, exists, func, insert, literal_column, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlmodel import SQLModel
+
+from arrtheaudio_server.clock import utcnow
+from arrtheaudio_server.ids import new_id
+from arrtheaudio_server.media.result import Container, LanguageSource, ResultStatus, SelectedTrack
+from arrtheaudio_server.metadata.hints import MediaHints
+from arrtheaudio_server.queue import claim as claims
+from arrtheaudio_server.queue.domain import (
+    ACTIVE_STATUSES,
+    TERMINAL_STATUSES,
+    AlreadyExists,
+    BatchInfo,
+    BatchRequest,
+    BatchStatus,
+    CleanupResult,
+    Counts,
+    EnqueuedJob,
+    FailedPrecondition,
+    InvalidRequest,
+    Job,
+    JobFilter,
+    JobStatus,
+    NotFound,
+    PeriodStats,
+    Priority,
+    QueueFull,
+    Source,
+    WebhookInfo,
+)
+from arrtheaudio_server.queue.engine import Engines
+from arrtheaudio_server.queue.models import ACTIVE_SQL, BATCHES, JOBS, LIFETIME_STATS, METADATA_CACHE, WEBHOOKS
+
+J = JOBS
+NOTIFY_CHANNEL = "arrtheaudio_queue"
+# Bound parameters per statement stay far below SQLite's limit (32766).
+_CHUNK = 500
+_DELETE_CHUNK = 5000
+_ORDERABLE = {"created_at", "completed_at", "priority", "duration_ms"}
+_ACTIVE_BATCH = (BatchStatus.SCANNING.value, BatchStatus.RUNNING.value)
+
+
+@dataclass(frozen=True, slots=True)
+class NewJob:
+    """A file to queue, as the manager prepared it (path already resolved and checked)."""
+
+    path: str
+    container: Container | None
+    priority: Priority
+    source: Source
+    dry_run: bool = False
+    hints: MediaHints | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class JobOutcome:
+    """What a worker decided for the job it ran: a terminal state, a retry, or a wait."""
+
+    status: JobStatus
+    result: ResultStatus | None = None
+    reason: str | None = None
+    reason_code: str | None = None
+    duration_ms: int | None = None
+    track_changed: bool = False
+    selected: SelectedTrack | None = None
+    language: str | None = None
+    language_source: LanguageSource | None = None
+    container: Container | None = None
+    priority: Priority | None = None  # retries drop to LOW
+    next_attempt_at: datetime | None = None
+    refund_attempt: bool = False  # the attempt did not really run (waiting for space)
+
+
+@dataclass(slots=True)
+class Changes:
+    """What one write changed, so the manager can publish exactly those events."""
+
+    jobs: list[Job] = field(default_factory=list)
+    batch_ids: set[str] = field(default_factory=set)
+    webhook_ids: set[str] = field(default_factory=set)
+
+    def merge(self, other: Changes) -> Changes:
+        self.jobs.extend(other.jobs)
+        self.batch_ids |= other.batch_ids
+        self.webhook_ids |= other.webhook_ids
+        return self
+
+    def __bool__(self) -> bool:
+        return bool(self.jobs or self.batch_ids or self.webhook_ids)
+
+
+def row_to_job(row: Any) -> Job:
+    m = row._mapping
+    selected = (SelectedTrack(index=m["selected_index"], language=m["selected_language"])
+                if m["selected_index"] is not None else None)
+    return Job(
+        job_id=m["job_id"],
+        file_path=m["file_path"],
+        status=JobStatus(m["status"]),
+        priority=Priority(m["priority"]),
+        container=Container(m["container"]) if m["container"] else None,
+        source=Source(m["source"]),
+        created_at=m["created_at"],
+        webhook_id=m["webhook_id"],
+        batch_id=m["batch_id"],
+        started_at=m["started_at"],
+        completed_at=m["completed_at"],
+        attempts=m["attempts"],
+        result=ResultStatus(m["result"]) if m["result"] else None,
+        reason=m["reason"],
+        reason_code=m["reason_code"],
+        duration_ms=m["duration_ms"],
+        track_changed=bool(m["track_changed"]),
+        selected_track=selected,
+        language=m["language"],
+        language_source=LanguageSource(m["language_source"]) if m["language_source"] else None,
+        worker_id=m["worker_id"],
+        dry_run=bool(m["dry_run"]),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """A job this worker now holds, with the hints its request carried."""
+
+    job: Job
+    hints: MediaHints | None
+
+
+def _hints(row: Any) -> MediaHints | None:
+    value = row._mapping["hints"]
+    return MediaHints.from_dict(value) if value else None
+
+
+def _counts(rows: Iterable[Any]) -> Counts:
+    """Fold ``(status, result, n, changed)`` groups into one Counts."""
+    by_status: dict[str, int] = {}
+    by_result: dict[str, int] = {}
+    changed = total = 0
+    for status, result, n, track_changes in rows:
+        total += n
+        by_status[status] = by_status.get(status, 0) + n
+        if result:
+            by_result[result] = by_result.get(result, 0) + n
+        changed += int(track_changes or 0)
+    return Counts(
+        total=total,
+        queued=by_status.get("queued", 0),
+        running=by_status.get("running", 0),
+        waiting_for_space=by_status.get("waiting_for_space", 0),
+        completed=by_status.get("completed", 0),
+        failed=by_status.get("failed", 0),
+        cancelled=by_status.get("cancelled", 0),
+        success=by_result.get("success", 0),
+        skipped=by_result.get("skipped", 0),
+        result_failed=by_result.get("failed", 0),
+        track_changes=changed,
+    )
+
+
+_COUNT_COLUMNS = (J.c.status, J.c.result, func.count(), func.sum(cast(J.c.track_changed, Integer)))
+
+
+class QueueStorage:
+    """Jobs, batches, webhooks, lifetime totals and the metadata cache in one database."""
+
+    def __init__(self, engines: Engines, *, instance_id: str = "") -> None:
+        self.engines = engines
+        self.instance_id = instance_id
+
+    @classmethod
+    async def open(cls, url: str, *, instance_id: str = "", create_schema: bool = True) -> QueueStorage:
+        storage = cls(Engines.create(url), instance_id=instance_id)
+        if create_schema:
+            await storage.create_schema()
+        return storage
+
+    @property
+    def dialect(self) -> str:
+        return self.engines.dialect
+
+    @property
+    def single_instance(self) -> bool:
+        """SQLite serves exactly one server instance (documented); PostgreSQL serves many."""
+        return self.dialect == "sqlite"
+
+    async def create_schema(self) -> None:
+        async with self.engines.write() as conn:
+            if self.dialect == "postgresql":
+                # Two instances starting together must not race on CREATE TABLE.
+                await conn.execute(text("SELECT pg_advisory_xact_lock(74657231)"))
+            await conn.run_sync(SQLModel.metadata.create_all, tables=[
+                JOBS, BATCHES, WEBHOOKS, METADATA_CACHE, LIFETIME_STATS])
+
+    async def close(self) -> None:
+        await self.engines.dispose()
+
+    async def ping(self, timeout: float = 2.0) -> bool:
+        async def _probe() -> bool:
+            async with self.engines.read() as conn:
+                return (await conn.execute(text("SELECT 1"))).scalar() == 1
+
+        try:
+            return await asyncio.wait_for(_probe(), timeout)
+        except Exception:  # noqa: BLE001 - any failure means "not healthy"
+            return False
+
+    # --- notifications -----------------------------------------------------------------
+
+    async def _notify(self, conn: AsyncConnection, changes: Changes) -> None:
+        """PostgreSQL only: tell other instances, on commit, which jobs/batches/webhooks changed."""
+        if self.dialect != "postgresql" or not changes:
+            return
+        job_ids = [job.job_id for job in changes.jobs]
+        # NOTIFY payloads are limited to 8000 bytes: big bulk changes travel as their batch.
+        payload: dict[str, Any] = {
+            "origin": self.instance_id,
+            "jobs": job_ids if len(job_ids) <= 100 else [],
+            "batches": sorted(changes.batch_ids | ({j.batch_id for j in changes.jobs if j.batch_id}
+                                                   if len(job_ids) > 100 else set())),
+            "webhooks": sorted(changes.webhook_ids),
+        }
+        await conn.execute(select(func.pg_notify(NOTIFY_CHANNEL, json.dumps(payload))))
+
+    # --- enqueue ------------------------------------------------------------------------
+
+    async def enqueue(
+        self,
+        jobs: Sequence[NewJob],
+        *,
+        max_active: int | None,
+        webhook: WebhookInfo | None = None,
+        batch: tuple[str, BatchRequest, int] | None = None,
+        now: datetime | None = None,
+    ) -> tuple[list[EnqueuedJob], Changes]:
+        """Queue ``jobs`` in one transaction (and the webhook or batch row they belong to).
+
+        A file that already has an active job is linked to it instead (``deduplicated``);
+        a webhook raises that job's priority to its own. Raises QueueFull with nothing
+        written when the new jobs would take the active count over ``max_active``.
+        """
+        for attempt in range(5):
+            try:
+                return await self._enqueue_once(jobs, max_active=max_active, webhook=webhook, batch=batch,
+                                                now=now or utcnow())
+            except IntegrityError:
+                # Another instance queued one of these files between our lookup and insert
+                # (the unique active-path index caught it); look again.
+                if attempt == 4:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _enqueue_once(self, jobs: Sequence[NewJob], *, max_active: int | None,
+                            webhook: WebhookInfo | None, batch: tuple[str, BatchRequest, int] | None,
+                            now: datetime) -> tuple[list[EnqueuedJob], Changes]:
+        changes = Changes()
+        async with self.engines.write() as conn:
+            if batch is not None:
+                active = await conn.execute(
+                    select(BATCHES.c.batch_id).where(BATCHES.c.path == batch[1].path,
+                                                     BATCHES.c.status.in_(_ACTIVE_BATCH)).limit(1))
+                existing_batch = active.scalar()
+                if existing_batch:
+                    raise AlreadyExists(f"batch {existing_batch} is already active for {batch[1].path}")
+            paths = list(dict.fromkeys(job.path for job in jobs))
+            existing: dict[str, tuple[str, int, str]] = {}
+            for start in range(0, len(paths), _CHUNK):
+                chunk = paths[start:start + _CHUNK]
+                rows = await conn.execute(
+                    select(J.c.file_path, J.c.job_id, J.c.priority, J.c.status)
+                    .where(text(ACTIVE_SQL), J.c.file_path.in_(chunk)))
+                for path, job_id, priority, status in rows:
+                    existing[path] = (job_id, priority, status)
+            new_count = len(paths) - len(existing)
+            if max_active is not None and new_count:
+                active_now = (await conn.execute(
+                    select(func.count()).select_from(J).where(J.c.status.in_([s.value for s in ACTIVE_STATUSES]))
+                )).scalar_one()
+                if active_now + new_count > max_active:
+                    raise QueueFull(
+                        f"the queue holds {active_now} active jobs; {new_count} more would exceed "
+                        f"max_queue_size={max_active}. Nothing was queued; retry later.")
+            batch_id = batch[0] if batch else None
+            if batch is not None:
+                request = batch[1]
+                await conn.execute(insert(BATCHES).values(
+                    batch_id=batch_id, path=request.path, recursive=request.recursive, pattern=request.pattern,
+                    exclude_patterns=list(request.exclude_patterns), dry_run=request.dry_run,
+                    priority=int(request.priority), min_size_mb=request.min_size_mb,
+                    max_age_days=request.max_age_days,
+                    status=(BatchStatus.RUNNING if new_count else BatchStatus.COMPLETED).value,
+                    created_at=now, completed_at=None if new_count else now, estimated_files=batch[2]))
+                changes.batch_ids.add(batch_id)  # type: ignore[arg-type]
+            results: list[EnqueuedJob] = []
+            assigned: dict[str, str] = {}
+            new_rows: list[dict[str, Any]] = []
+            bump: list[str] = []
+            for job in jobs:
+                if job.path in existing:
+                    job_id, priority, status = existing[job.path]
+                    if priority < job.priority and status != JobStatus.RUNNING.value:
+                        bump.append(job_id)
+                    results.append(EnqueuedJob(path=job.path, job_id=job_id, deduplicated=True))
+                    continue
+                if job.path in assigned:
+                    results.append(EnqueuedJob(path=job.path, job_id=assigned[job.path], deduplicated=True))
+                    continue
+                job_id = new_id()
+                assigned[job.path] = job_id
+                new_rows.append({
+                    "job_id": job_id, "file_path": job.path, "status": JobStatus.QUEUED.value,
+                    "priority": int(job.priority), "container": job.container.value if job.container else None,
+                    "source": job.source.value, "webhook_id": webhook.webhook_id if webhook else None,
+                    "batch_id": batch_id, "hints": job.hints.to_dict() if job.hints else None,
+                    "dry_run": job.dry_run, "created_at": now, "next_attempt_at": now, "attempts": 0,
+                    "track_changed": False, "cancel_requested": False,
+                })
+                results.append(EnqueuedJob(path=job.path, job_id=job_id))
+            if new_rows:
+                await conn.execute(insert(J), new_rows)
+            if bump:
+                priority = max(int(job.priority) for job in jobs)
+                await conn.execute(update(J).where(J.c.job_id.in_(bump), J.c.priority < priority)
+                                   .values(priority=priority))
+            if webhook is not None:
+                await conn.execute(insert(WEBHOOKS).values(
+                    webhook_id=webhook.webhook_id, source=webhook.source.value, event_type=webhook.event_type,
+                    title=webhook.title, hints=webhook.hints.to_dict(),
+                    job_ids=[result.job_id for result in results], created_at=now))
+                changes.webhook_ids.add(webhook.webhook_id)
+            if len(new_rows) <= 100:
+                changes.jobs.extend(await self._jobs_by_id(conn, [r["job_id"] for r in new_rows]))
+            await self._notify(conn, changes)
+        return results, changes
+
+    # --- claim, lease, finish -----------------------------------------------------------
+
+    async def claim(self, *, worker_id: str, lease_seconds: float, allow_mp4: bool = True,
+                    now: datetime | None = None) -> Claimed | None:
+        stmt = claims.claim_next(self.dialect, worker_id=worker_id, instance_id=self.instance_id,
+                                 now=now or utcnow(), lease_seconds=lease_seconds, allow_mp4=allow_mp4)
+        return await self._claim(stmt)
+
+    async def claim_job(self, job_id: str, *, worker_id: str, lease_seconds: float) -> Claimed | None:
+        stmt = claims.claim_one(job_id, worker_id=worker_id, instance_id=self.instance_id, now=utcnow(),
+                                lease_seconds=lease_seconds)
+        return await self._claim(stmt)
+
+    async def _claim(self, stmt: Any) -> Claimed | None:
+        async with self.engines.write() as conn:
+            row = (await conn.execute(stmt)).first()
+            if row is None:
+                return None
+            job = row_to_job(row)
+            await self._notify(conn, Changes(jobs=[job]))
+        return Claimed(job=job, hints=_hints(row))
+
+    async def heartbeat(self, job_id: str, *, worker_id: str, lease_seconds: float) -> bool | None:
+        """Extend the lease. None: the lease is lost; True: somebody asked to cancel the job."""
+        async with self.engines.write() as conn:
+            row = (await conn.execute(claims.heartbeat(job_id, worker_id=worker_id, now=utcnow(),
+                                                       lease_seconds=lease_seconds))).first()
+        return None if row is None else bool(row[0])
+
+    async def finish(self, job_id: str, *, worker_id: str, outcome: JobOutcome,
+                     now: datetime | None = None) -> tuple[Job | None, Changes]:
+        """Record what became of a running job, if this worker still holds it."""
+        now = now or utcnow()
+        values: dict[str, Any] = {"status": outcome.status.value, "reason": outcome.reason,
+                                  "reason_code": outcome.reason_code, **claims.LEASE_CLEARED}
+        if outcome.status in TERMINAL_STATUSES:
+            del values["worker_id"]  # kept: which worker ran the job
+            values.update(
+                completed_at=now,
+                result=outcome.result.value if outcome.result else None,
+                duration_ms=outcome.duration_ms,
+                track_changed=outcome.track_changed,
+                selected_index=outcome.selected.index if outcome.selected else None,
+                selected_language=outcome.selected.language if outcome.selected else None,
+                language=outcome.language,
+                language_source=outcome.language_source.value if outcome.language_source else None,
+            )
+        else:
+            values.update(started_at=None, next_attempt_at=outcome.next_attempt_at or now)
+        if outcome.container is not None:
+            values["container"] = outcome.container.value
+        if outcome.priority is not None:
+            values["priority"] = int(outcome.priority)
+        if outcome.refund_attempt:
+            values["attempts"] = J.c.attempts - 1
+        stmt = update(J).where(*claims.owned_by(job_id, worker_id)).values(**values).returning(*J.c)
+        async with self.engines.write() as conn:
+            row = (await conn.execute(stmt)).first()
+            if row is None:
+                return None, Changes()
+            job = row_to_job(row)
+            changes = Changes(jobs=[job])
+            await self._after_terminal(conn, [job], changes, now)
+            await self._notify(conn, changes)
+        return job, changes
+
+    async def release(self, job_id: str, *, worker_id: str) -> Job | None:
+        async with self.engines.write() as conn:
+            row = (await conn.execute(claims.release(job_id, worker_id=worker_id, now=utcnow()))).first()
+            job = row_to_job(row) if row else None
+            if job:
+                await self._notify(conn, Changes(jobs=[job]))
+        return job
+
+    async def _after_terminal(self, conn: AsyncConnection, jobs: Sequence[Job], changes: Changes,
+                              now: datetime) -> None:
+        """Lifetime totals and batch completion, in the transaction that ended the jobs."""
+        totals: dict[tuple[str, str], dict[str, int]] = {}
+        batch_ids = set()
+        for job in jobs:
+            if not job.status.terminal:
+                continue
+            if job.batch_id:
+                batch_ids.add(job.batch_id)
+            if job.result is None:
+                continue
+            key = (job.container.value if job.container else "unknown", job.source.value)
+            agg = totals.setdefault(key, {"total": 0, "success": 0, "failed": 0, "skipped": 0,
+                                          "track_changes": 0, "duration_ms_sum": 0})
+            agg["total"] += 1
+            agg[job.result.value] += 1
+            agg["track_changes"] += int(job.track_changed)
+            agg["duration_ms_sum"] += int(job.duration_ms or 0)
+        upsert = pg_insert if self.dialect == "postgresql" else sqlite_insert
+        for (container, source), agg in totals.items():
+            stmt = upsert(LIFETIME_STATS).values(container=container, source=source, **agg)
+            stmt = stmt.on_conflict_do_update(
+                index_elements=[LIFETIME_STATS.c.container, LIFETIME_STATS.c.source],
+                set_={name: LIFETIME_STATS.c[name] + stmt.excluded[name] for name in agg})
+            await conn.execute(stmt)
+        for batch_id in sorted(batch_ids):
+            still_active = (
+                select(literal_column("1")).select_from(J)
+                .where(J.c.batch_id == batch_id, J.c.status.in_([s.value for s in ACTIVE_STATUSES])))
+            done = await conn.execute(
+                update(BATCHES)
+                .where(BATCHES.c.batch_id == batch_id, BATCHES.c.status == BatchStatus.RUNNING.value,
+                       ~exists(still_active))
+                .values(status=BatchStatus.COMPLETED.value, completed_at=now))
+            if done.rowcount:
+                changes.batch_ids.add(batch_id)
+
+    # --- recovery and waiting -----------------------------------------------------------
+
+    async def recover(self, *, max_attempts: int, startup: bool = False,
+                      now: datetime | None = None) -> Changes:
+        """Put jobs of dead workers back in the queue (or end them when out of attempts)."""
+        now = now or utcnow()
+        scope: dict[str, Any] = {}
+        if startup:
+            if self.single_instance:
+                scope["everything_running"] = True
+            elif self.instance_id:
+                scope["owner"] = self.instance_id
+        changes = Changes()
+        async with self.engines.write() as conn:
+            ended = [row_to_job(r) for r in await conn.execute(
+                claims.recover_to_terminal(now, max_attempts=max_attempts, **scope))]
+            requeued = [row_to_job(r) for r in await conn.execute(
+                claims.recover_to_queue(now, max_attempts=max_attempts, **scope))]
+            changes.jobs.extend(ended + requeued)
+            await self._after_terminal(conn, ended, changes, now)
+            await self._notify(conn, changes)
+        return changes
+
+    async def wake_waiting(self, now: datetime | None = None) -> Changes:
+        """Jobs waiting for space whose re-check time came go back in the queue to be checked."""
+        now = now or utcnow()
+        async with self.engines.write() as conn:
+            rows = await conn.execute(
+                update(J).where(J.c.status == JobStatus.WAITING_FOR_SPACE.value, J.c.next_attempt_at <= now)
+                .values(status=JobStatus.QUEUED.value).returning(*J.c))
+            changes = Changes(jobs=[row_to_job(r) for r in rows])
+            await self._notify(conn, changes)
+        return changes
+
+    # --- cancellation -------------------------------------------------------------------
+
+    async def cancel_job(self, job_id: str, now: datetime | None = None) -> tuple[Job, Changes]:
+        """Queued/waiting → cancelled now; running → ``cancel_requested`` (its worker stops it)."""
+        now = now or utcnow()
+        async with self.engines.write() as conn:
+            row = (await conn.execute(
+                update(J).where(J.c.job_id == job_id, J.c.status.in_([JobStatus.QUEUED.value,
+                                                                       JobStatus.WAITING_FOR_SPACE.value]))
+                .values(status=JobStatus.CANCELLED.value, completed_at=now, reason="cancelled",
+                        reason_code="cancelled", **claims.LEASE_CLEARED)
+                .returning(*J.c))).first()
+            if row is not None:
+                job = row_to_job(row)
+                changes = Changes(jobs=[job])
+                await self._after_terminal(conn, [job], changes, now)
+                await self._notify(conn, changes)
+                return job, changes
+            row = (await conn.execute(
+                update(J).where(J.c.job_id == job_id, J.c.status == JobStatus.RUNNING.value)
+                .values(cancel_requested=True).returning(*J.c))).first()
+            if row is not None:
+                job = row_to_job(row)
+                await self._notify(conn, Changes(jobs=[job]))
+                return job, Changes(jobs=[job])
+            current = (await conn.execute(select(J).where(J.c.job_id == job_id))).first()
+        if current is None:
+            raise NotFound(f"job {job_id} not found")
+        raise FailedPrecondition(f"job {job_id} is already {current._mapping['status']}")
+
+    async def cancel_batch(self, batch_id: str, now: datetime | None = None) -> tuple[int, list[str], Changes]:
+        """Cancel the batch's queued/waiting jobs; returns (count, ids of its running jobs, changes)."""
+        now = now or utcnow()
+        async with self.engines.write() as conn:
+            found = (await conn.execute(select(BATCHES.c.status).where(BATCHES.c.batch_id == batch_id))).first()
+            if found is None:
+                raise NotFound(f"batch {batch_id} not found")
+            result = await conn.execute(
+                update(J).where(J.c.batch_id == batch_id, J.c.status.in_([JobStatus.QUEUED.value,
+                                                                          JobStatus.WAITING_FOR_SPACE.value]))
+                .values(status=JobStatus.CANCELLED.value, completed_at=now, reason="batch cancelled",
+                        reason_code="cancelled"))
+            cancelled = result.rowcount or 0
+            running = [r[0] for r in await conn.execute(
+                select(J.c.job_id).where(J.c.batch_id == batch_id, J.c.status == JobStatus.RUNNING.value))]
+            if found[0] in _ACTIVE_BATCH:
+                await conn.execute(update(BATCHES).where(BATCHES.c.batch_id == batch_id).values(
+                    status=BatchStatus.CANCELLED.value, completed_at=now))
+            changes = Changes(batch_ids={batch_id})
+            await self._notify(conn, changes)
+        return cancelled, running, changes
+
+    # --- reads ----------------------------------------------------------------------------
+
+    async def _jobs_by_id(self, conn: AsyncConnection, job_ids: Sequence[str]) -> list[Job]:
+        found: dict[str, Job] = {}
+        for start in range(0, len(job_ids), _CHUNK):
+            rows = await conn.execute(select(J).where(J.c.job_id.in_(job_ids[start:start + _CHUNK])))
+            for row in rows:
+                job = row_to_job(row)
+                found[job.job_id] = job
+        return [found[job_id] for job_id in job_ids if job_id in found]
+
+    async def get_job(self, job_id: str) -> Job:
+        async with self.engines.read() as conn:
+            row = (await conn.execute(select(J).where(J.c.job_id == job_id))).first()
+        if row is None:
+            raise NotFound(f"job {job_id} not found")
+        return row_to_job(row)
+
+    async def get_jobs(self, job_ids: Sequence[str]) -> list[Job]:
+        async with self.engines.read() as conn:
+            return await self._jobs_by_id(conn, list(job_ids))
+
+    @staticmethod
+    def _filter_conditions(job_filter: JobFilter) -> list[Any]:
+        conditions = []
+        if job_filter.status is not None:
+            conditions.append(J.c.status == JobStatus(job_filter.status).value)
+        if job_filter.webhook_id:
+            conditions.append(J.c.webhook_id == job_filter.webhook_id)
+        if job_filter.batch_id:
+            conditions.append(J.c.batch_id == job_filter.batch_id)
+        if job_filter.source is not None:
+            conditions.append(J.c.source == Source(job_filter.source).value)
+        if job_filter.container is not None:
+            conditions.append(J.c.container == Container(job_filter.container).value)
+        return conditions
+
+    @staticmethod
+    def parse_order(order_by: str) -> tuple[Any, ...]:
+        parts = (order_by or "created_at desc").strip().lower().split()
+        if not parts or len(parts) > 2 or parts[0] not in _ORDERABLE or (
+                len(parts) == 2 and parts[1] not in ("asc", "desc")):
+            raise InvalidRequest("order_by", f"order_by must be '<{'|'.join(sorted(_ORDERABLE))}> [asc|desc]', "
+                                             f"not {order_by!r}")
+        descending = len(parts) == 1 or parts[1] == "desc"
+        if parts[0] == "priority":
+            # Priority order is the claim order: high first, then FIFO.
+            return claims.claim_order() if descending else (J.c.priority.asc(), J.c.seq.desc())
+        column = J.c[parts[0]]
+        return (column.desc(), J.c.seq.desc()) if descending else (column.asc(), J.c.seq.asc())
+
+    def list_jobs_query(self, job_filter: JobFilter) -> Any:
+        return (select(J).where(*self._filter_conditions(job_filter)).order_by(*self.parse_order(job_filter.order_by))
+                .limit(job_filter.limit).offset(job_filter.offset))
+
+    async def list_jobs(self, job_filter: JobFilter) -> tuple[list[Job], int]:
+        if job_filter.limit < 0 or job_filter.offset < 0:
+            raise InvalidRequest("limit", "limit and offset must not be negative")
+        query = self.list_jobs_query(job_filter)
+        async with self.engines.read() as conn:
+            rows = await conn.execute(query)
+            jobs = [row_to_job(r) for r in rows]
+            total = (await conn.execute(select(func.count()).select_from(J)
+                                        .where(*self._filter_conditions(job_filter)))).scalar_one()
+        return jobs, total
+
+    def counts_query(self, *conditions: Any) -> Any:
+        return select(*_COUNT_COLUMNS).where(*conditions).group_by(J.c.status, J.c.result)
+
+    async def counts(self, *conditions: Any, conn: AsyncConnection | None = None) -> Counts:
+        if conn is not None:
+            return _counts(await conn.execute(self.counts_query(*conditions)))
+        async with self.engines.read() as conn:
+            return _counts(await conn.execute(self.counts_query(*conditions)))
+
+    def next_jobs_query(self, limit: int) -> Any:
+        return select(J).where(J.c.status == JobStatus.QUEUED.value).order_by(*claims.claim_order()).limit(limit)
+
+    async def snapshot_parts(self, next_limit: int) -> tuple[Counts, list[Job], list[Job]]:
+        async with self.engines.read() as conn:
+            counts = await self.counts(conn=conn)
+            running = [row_to_job(r) for r in await conn.execute(
+                select(J).where(J.c.status == JobStatus.RUNNING.value).order_by(J.c.seq))]
+            upcoming = [row_to_job(r) for r in await conn.execute(self.next_jobs_query(next_limit))]
+        return counts, running, upcoming
+
+    # batches
+
+    @staticmethod
+    def _batch_request(m: Any) -> BatchRequest:
+        return BatchRequest(path=m["path"], recursive=bool(m["recursive"]), pattern=m["pattern"],
+                            dry_run=bool(m["dry_run"]), priority=Priority(m["priority"]),
+                            min_size_mb=m["min_size_mb"], max_age_days=m["max_age_days"],
+                            exclude_patterns=tuple(m["exclude_patterns"] or ()))
+
+    async def _batch_info(self, conn: AsyncConnection, row: Any, now: datetime) -> BatchInfo:
+        m = row._mapping
+        counts = await self.counts(J.c.batch_id == m["batch_id"], conn=conn)
+        eta = None
+        remaining = counts.queued + counts.running + counts.waiting_for_space
+        if remaining and counts.finished and m["status"] == BatchStatus.RUNNING.value:
+            elapsed = (now - m["created_at"]).total_seconds()
+            eta = elapsed / counts.finished * remaining
+        return BatchInfo(batch_id=m["batch_id"], request=self._batch_request(m), status=BatchStatus(m["status"]),
+                         created_at=m["created_at"], completed_at=m["completed_at"],
+                         estimated_files=m["estimated_files"], counts=counts, eta_seconds=eta, error=m["error"])
+
+    async def get_batch(self, batch_id: str, *, limit: int = 100, offset: int = 0) -> tuple[BatchInfo, list[Job], int]:
+        async with self.engines.read() as conn:
+            row = (await conn.execute(select(BATCHES).where(BATCHES.c.batch_id == batch_id))).first()
+            if row is None:
+                raise NotFound(f"batch {batch_id} not found")
+            info = await self._batch_info(conn, row, utcnow())
+            jobs = [row_to_job(r) for r in await conn.execute(
+                select(J).where(J.c.batch_id == batch_id).order_by(J.c.file_path).limit(limit).offset(offset))]
+        return info, jobs, info.counts.total
+
+    async def list_batches(self, *, limit: int = 50, offset: int = 0) -> tuple[list[BatchInfo], int]:
+        now = utcnow()
+        async with self.engines.read() as conn:
+            rows = list(await conn.execute(select(BATCHES).order_by(BATCHES.c.created_at.desc())
+                                           .limit(limit).offset(offset)))
+            infos = [await self._batch_info(conn, row, now) for row in rows]
+            total = (await conn.execute(select(func.count()).select_from(BATCHES))).scalar_one()
+        return infos, total
+
+    async def batch_for_job(self, batch_id: str) -> BatchInfo:
+        return (await self.get_batch(batch_id, limit=0))[0]
+
+    # webhooks
+
+    async def get_webhook(self, webhook_id: str) -> tuple[WebhookInfo, Counts, list[Job]]:
+        async with self.engines.read() as conn:
+            row = (await conn.execute(select(WEBHOOKS).where(WEBHOOKS.c.webhook_id == webhook_id))).first()
+            if row is None:
+                raise NotFound(f"webhook {webhook_id} not found")
+            m = row._mapping
+            job_ids = list(m["job_ids"] or [])
+            jobs = await self._jobs_by_id(conn, job_ids)
+            counts = await self.counts(J.c.job_id.in_(job_ids), conn=conn) if job_ids else Counts()
+        info = WebhookInfo(webhook_id=m["webhook_id"], source=Source(m["source"]), event_type=m["event_type"],
+                           title=m["title"], hints=MediaHints.from_dict(m["hints"]), created_at=m["created_at"],
+                           job_ids=tuple(job_ids))
+        return info, counts, jobs
+
+    # stats
+
+    def today_query(self, since: datetime) -> Any:
+        return (select(J.c.result, func.count(), func.sum(cast(J.c.track_changed, Integer)),
+                       func.sum(J.c.duration_ms))
+                .where(J.c.completed_at >= since, J.c.result.is_not(None)).group_by(J.c.result))
+
+    async def period_stats(self, since: datetime) -> PeriodStats:
+        async with self.engines.read() as conn:
+            rows = list(await conn.execute(self.today_query(since)))
+        return _period([(r[0], r[1], r[2], r[3]) for r in rows])
+
+    async def lifetime_stats(self) -> tuple[PeriodStats, dict[str, PeriodStats], dict[str, PeriodStats]]:
+        L = LIFETIME_STATS
+        sums = (func.sum(L.c.total), func.sum(L.c.success), func.sum(L.c.failed), func.sum(L.c.skipped),
+                func.sum(L.c.track_changes), func.sum(L.c.duration_ms_sum))
+        async with self.engines.read() as conn:
+            overall = (await conn.execute(select(*sums))).first()
+            by_container = list(await conn.execute(select(L.c.container, *sums).group_by(L.c.container)))
+            by_source = list(await conn.execute(select(L.c.source, *sums).group_by(L.c.source)))
+        return (_totals(overall), {r[0]: _totals(r[1:]) for r in by_container},
+                {r[0]: _totals(r[1:]) for r in by_source})
+
+    # --- retention ----------------------------------------------------------------------
+
+    async def cleanup(self, rules: Sequence[tuple[Sequence[JobStatus], datetime]],
+                      orphans_before: datetime) -> CleanupResult:
+        """Delete terminal jobs finished before each rule's cutoff, then orphaned batches/webhooks.
+
+        Deletes in chunks, so SQLite's writer is never held for long.
+        """
+        removed = 0
+        for statuses, cutoff in rules:
+            values = [JobStatus(s).value for s in statuses]
+            if any(JobStatus(s) not in TERMINAL_STATUSES for s in values):
+                raise InvalidRequest("statuses", "only completed, failed or cancelled jobs can be cleaned up")
+            while True:
+                pick = (select(J.c.seq).where(J.c.completed_at < cutoff, J.c.status.in_(values))
+                        .limit(_DELETE_CHUNK))
+                async with self.engines.write() as conn:
+                    count = (await conn.execute(delete(J).where(J.c.seq.in_(pick.scalar_subquery())))).rowcount
+                removed += count or 0
+                if not count or count < _DELETE_CHUNK:
+                    break
+        async with self.engines.write() as conn:
+            batches = (await conn.execute(delete(BATCHES).where(
+                BATCHES.c.status.not_in(_ACTIVE_BATCH), BATCHES.c.created_at < orphans_before,
+                ~exists(select(literal_column("1")).select_from(J).where(J.c.batch_id == BATCHES.c.batch_id)),
+            ))).rowcount or 0
+            webhooks = (await conn.execute(delete(WEBHOOKS).where(
+                WEBHOOKS.c.created_at < orphans_before,
+                ~exists(select(literal_column("1")).select_from(J).where(J.c.webhook_id == WEBHOOKS.c.webhook_id)),
+            ))).rowcount or 0
+        return CleanupResult(jobs_removed=removed, batches_removed=batches, webhooks_removed=webhooks)
+
+    # --- metadata cache -----------------------------------------------------------------
+
+    async def cache_get(self, key: str) -> str | None:
+        async with self.engines.read() as conn:
+            row = (await conn.execute(select(METADATA_CACHE.c.value).where(
+                METADATA_CACHE.c.key == key, METADATA_CACHE.c.expires_at > utcnow()))).first()
+        return row[0] if row else None
+
+    async def cache_put(self, key: str, value: str, ttl_seconds: float) -> None:
+        upsert = pg_insert if self.dialect == "postgresql" else sqlite_insert
+        expires = utcnow() + timedelta(seconds=ttl_seconds)
+        stmt = upsert(METADATA_CACHE).values(key=key, value=value, expires_at=expires)
+        stmt = stmt.on_conflict_do_update(index_elements=[METADATA_CACHE.c.key],
+                                          set_={"value": stmt.excluded.value, "expires_at": stmt.excluded.expires_at})
+        async with self.engines.write() as conn:
+            await conn.execute(stmt)
+            # Expired entries go while we are here (cheap: bounded by what expired).
+            await conn.execute(delete(METADATA_CACHE).where(METADATA_CACHE.c.expires_at <= utcnow()))
+
+
+def _period(rows: Sequence[tuple[str, int, int | None, int | None]]) -> PeriodStats:
+    by_result = {r[0]: r for r in rows}
+    total = sum(r[1] for r in rows)
+    durations = sum(int(r[3] or 0) for r in rows)
+    return PeriodStats(
+        total=total,
+        success=by_result.get("success", (None, 0))[1],
+        failed=by_result.get("failed", (None, 0))[1],
+        skipped=by_result.get("skipped", (None, 0))[1],
+        track_changes=sum(int(r[2] or 0) for r in rows),
+        avg_duration_ms=durations / total if total else 0.0,
+    )
+
+
+def _totals(row: Any) -> PeriodStats:
+    total, success, failed, skipped, changes, duration = (int(v or 0) for v in row)
+    return PeriodStats(total=total, success=success, failed=failed, skipped=skipped, track_changes=changes,
+                       avg_duration_ms=duration / total if total else 0.0)
