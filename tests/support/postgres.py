@@ -447,7 +447,8 @@ class PostgresServer:
             **self._run_as_owner(),  # type: ignore[arg-type]
         )
         if result.returncode != 0:
-            raise PostgresStartError(f"initdb failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+            output = f"{result.stdout}\n{result.stderr}"
+            raise PostgresStartError(f"initdb failed ({result.returncode}):\n{output}")
         self._initialised = True
 
     def _spawn(self) -> subprocess.Popen[bytes]:
@@ -506,7 +507,8 @@ class PostgresServer:
             lines = (self.data_dir / "postmaster.pid").read_text(errors="replace").splitlines()
         except OSError:
             return False
-        return len(lines) >= 8 and lines[7].strip() == "ready" and lines[0].strip() == str(self.process.pid)  # type: ignore[union-attr]
+        pid = str(self.process.pid) if self.process is not None else ""
+        return len(lines) >= 8 and lines[7].strip() == "ready" and lines[0].strip() == pid
 
     @staticmethod
     def _kill_tree(pid: int) -> None:

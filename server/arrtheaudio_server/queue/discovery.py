@@ -98,7 +98,7 @@ def _check_pattern(field_name: str, pattern: str) -> None:
     if "\x00" in pattern:
         raise InvalidRequest(field_name, "a pattern must not contain a NUL byte")
     if pattern.startswith("/"):
-        raise InvalidRequest(field_name, f"{pattern!r}: patterns are relative to the batch path, not absolute")
+        raise InvalidRequest(field_name, f"{pattern!r}: patterns are relative to the batch path")
     if ".." in pattern.split("/"):
         raise InvalidRequest(field_name, f"{pattern!r}: '..' never matches a path inside the batch")
 
@@ -114,7 +114,7 @@ def _check_number(field_name: str, value: float | None) -> float | None:
     if value is None:
         return None
     if not math.isfinite(value) or value < 0:
-        raise InvalidRequest(field_name, f"must be a finite number ≥ 0 (0 disables the filter), got {value!r}")
+        raise InvalidRequest(field_name, f"must be a finite number ≥ 0 (0 disables it), got {value!r}")
     return value or None
 
 
@@ -165,7 +165,7 @@ def _compile_filters(
 
 
 def _under_roots(real: str, roots: Sequence[str]) -> bool:
-    return any(real == root or real.startswith(root if root.endswith(os.sep) else root + os.sep) for root in roots)
+    return any(real == root or real.startswith(root.rstrip(os.sep) + os.sep) for root in roots)
 
 
 def _hidden(name: str) -> bool:

@@ -235,6 +235,10 @@ class QueueEvent:
     batch_id: str | None = None
     webhook_id: str | None = None
     coalesced: bool = False
+    # Set when ``job`` is None but the event is about one job: a change made by another
+    # instance (LISTEN/NOTIFY carries ids, not rows) that could not be loaded here.
+    job_id: str | None = None
+    status: JobStatus | None = None
 
 
 # --- errors the API maps to gRPC status codes -------------------------------------------
