@@ -103,3 +103,28 @@ def test_grpcurl_calls_get_health_through_envoy(stack) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert '"status": "SERVING"' in result.stdout
+
+
+def test_missing_api_key_is_a_json_401_through_envoy(stack) -> None:
+    _server, envoy = stack
+    reply = httpx.get(f"{envoy.base_url}/stats", timeout=10)
+    assert reply.status_code == 401
+    assert reply.json()["code"] == grpc.StatusCode.UNAUTHENTICATED.value[0]
+
+
+def test_a_real_rpc_answers_json_with_numbers_and_snake_case(stack) -> None:
+    _server, envoy = stack
+    reply = httpx.get(f"{envoy.base_url}/queue", headers={"x-api-key": "test-key"}, timeout=10)
+    assert reply.status_code == 200, reply.text
+    body = reply.json()
+    assert body["counts"]["waiting_for_space"] == 0  # printed although default, as a JSON number
+    assert body["workers"]["total"] >= 0 and isinstance(body["workers"]["total"], int)
+    assert body["current_jobs"] == [] and body["next_jobs"] == []
+
+
+def test_a_job_id_next_to_the_stats_literal_still_reaches_get_job(stack) -> None:
+    _server, envoy = stack
+    reply = httpx.get(f"{envoy.base_url}/jobs/stats-x", headers={"x-api-key": "test-key"}, timeout=10)
+    line = envoy.wait_for_access_log(lambda entry: entry["path"] == "/jobs/stats-x")
+    assert line["grpc_path"] == "/arrtheaudio.v1.JobService/GetJob"
+    assert reply.status_code == 404
