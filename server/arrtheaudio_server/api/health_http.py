@@ -1,4 +1,4 @@
-"""AdminService: the HTTP-reachable health answer (and, later, cleanup).
+"""AdminService's health answer; ``admin_servicer.AdminServicer`` extends it with Cleanup.
 
 ``GET /health`` through Envoy is transcoded to ``AdminService.GetHealth``, so a 200 there
 proves the whole path (Envoy → descriptor → server) works, which a health check on Envoy
@@ -26,7 +26,10 @@ def package_version() -> str:
 
 
 class AdminServicer(admin_service_pb2_grpc.AdminServiceServicer):
-    """``is_serving`` is asked on every call, so shutdown shows up as NOT_SERVING at once."""
+    """``is_serving`` is asked on every call, so shutdown shows up as NOT_SERVING at once.
+
+    On its own it answers Cleanup with the generated base class's UNIMPLEMENTED.
+    """
 
     def __init__(self, *, is_serving: Callable[[], bool], storage: str, version: str | None = None) -> None:
         self._is_serving = is_serving
@@ -41,9 +44,3 @@ class AdminServicer(admin_service_pb2_grpc.AdminServiceServicer):
             version=self._version,
             storage=self._storage,
         )
-
-    async def Cleanup(  # noqa: N802 - gRPC method name
-        self, request: admin_service_pb2.CleanupRequest, context: grpc.aio.ServicerContext
-    ) -> admin_service_pb2.CleanupResponse:
-        await context.abort(grpc.StatusCode.UNIMPLEMENTED, "AdminService.Cleanup is not implemented yet")
-        raise AssertionError("unreachable")  # pragma: no cover - abort raises
