@@ -1,0 +1,249 @@
+"""How the remote commands show results: rich tables for people, protobuf JSON for scripts.
+
+``--json`` prints ``json_format.MessageToJson`` with the proto field names (``job_id``, not
+``jobId``) so the output matches the .proto files and grpcurl; streams print one compact
+JSON object per line (NDJSON), like the HTTP watch endpoints.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import timezone
+
+from google.protobuf import json_format, timestamp_pb2
+from google.protobuf.message import Message
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from arrtheaudio import enums
+from arrtheaudio.v1 import (
+    admin_service_pb2,
+    batch_service_pb2,
+    common_pb2,
+    job_service_pb2,
+    stats_service_pb2,
+    webhook_service_pb2,
+)
+
+_STATUS_STYLE = {
+    "completed": "green", "failed": "red", "cancelled": "yellow", "running": "cyan",
+    "queued": "white", "waiting_for_space": "magenta", "scanning": "cyan",
+}
+
+
+def to_json(message: Message, *, compact: bool = False) -> str:
+    return json_format.MessageToJson(
+        message, preserving_proto_field_name=True, indent=None if compact else 2, sort_keys=False
+    )
+
+
+def print_json(console: Console, message: Message, *, compact: bool = False) -> None:
+    # Plain print: rich markup or wrapping must never alter machine-readable output.
+    console.print(to_json(message, compact=compact), markup=False, highlight=False, soft_wrap=True)
+
+
+def when(parent: Message, field: str) -> str:
+    if not parent.HasField(field):
+        return ""
+    stamp: timestamp_pb2.Timestamp = getattr(parent, field)
+    return stamp.ToDatetime(tzinfo=timezone.utc).astimezone().strftime("%Y-%m-%d %H:%M:%S")
+
+
+def styled(label: str) -> str:
+    style = _STATUS_STYLE.get(label)
+    return f"[{style}]{label}[/]" if style else label
+
+
+def duration_ms(ms: float) -> str:
+    if not ms:
+        return ""
+    return f"{ms / 1000:.1f}s" if ms >= 1000 else f"{ms:.0f}ms"
+
+
+def job_result(job: common_pb2.Job) -> str:
+    result = enums.label(enums.JobResult, job.result)
+    return f"{result} ({job.reason_code})" if result and job.reason_code else result
+
+
+def jobs_table(jobs: Iterable[common_pb2.Job], title: str = "Jobs") -> Table:
+    table = Table(title=title)
+    for column in ("ID", "Status", "Result", "Container", "Language", "Duration", "Created", "File"):
+        table.add_column(column, overflow="fold")
+    for job in jobs:
+        table.add_row(
+            job.job_id,
+            styled(enums.label(enums.JobStatus, job.status)),
+            job_result(job),
+            enums.label(enums.Container, job.container),
+            job.language,
+            duration_ms(job.duration_ms),
+            when(job, "created_at"),
+            escape(job.file_path),
+        )
+    return table
+
+
+def job_details(job: common_pb2.Job) -> Table:
+    table = Table(title=f"Job {job.job_id}", show_header=False)
+    table.add_column("Field", style="bold")
+    table.add_column("Value", overflow="fold")
+    track = ""
+    if job.HasField("selected_track"):
+        track = f"#{job.selected_track.index} ({job.selected_track.language or 'und'})"
+    rows = [
+        ("File", escape(job.file_path)),
+        ("Status", styled(enums.label(enums.JobStatus, job.status))),
+        ("Result", job_result(job)),
+        ("Reason", escape(job.reason)),
+        ("Priority", enums.label(enums.Priority, job.priority)),
+        ("Source", enums.label(enums.Source, job.source)),
+        ("Container", enums.label(enums.Container, job.container)),
+        ("Language", f"{job.language} ({enums.label(enums.LanguageSource, job.language_source)})" if job.language else ""),
+        ("Selected track", track),
+        ("Track changed", "yes" if job.track_changed else "no"),
+        ("Dry run", "yes" if job.dry_run else ""),
+        ("Batch", job.batch_id),
+        ("Webhook", job.webhook_id),
+        ("Worker", job.worker_id),
+        ("Attempts", str(job.attempts)),
+        ("Created", when(job, "created_at")),
+        ("Started", when(job, "started_at")),
+        ("Completed", when(job, "completed_at")),
+        ("Duration", duration_ms(job.duration_ms)),
+    ]
+    for name, value in rows:
+        if value:
+            table.add_row(name, value)
+    return table
+
+
+def _progress(progress: batch_service_pb2.BatchProgress) -> str:
+    return f"{progress.completed}/{progress.total} ({progress.percent:.0f}%)"
+
+
+def batches_table(batches: Iterable[batch_service_pb2.Batch], title: str = "Batches") -> Table:
+    table = Table(title=title)
+    for column in ("ID", "Status", "Progress", "Changed", "Failed", "Skipped", "Dry run", "Created", "Path"):
+        table.add_column(column, overflow="fold")
+    for batch in batches:
+        table.add_row(
+            batch.batch_id,
+            styled(enums.label(enums.BatchStatus, batch.status)),
+            _progress(batch.progress),
+            str(batch.results.track_changes),
+            str(batch.progress.failed),
+            str(batch.progress.skipped),
+            "yes" if batch.dry_run else "",
+            when(batch, "created_at"),
+            escape(batch.path),
+        )
+    return table
+
+
+def batch_details(batch: batch_service_pb2.Batch) -> Table:
+    table = Table(title=f"Batch {batch.batch_id}", show_header=False)
+    table.add_column("Field", style="bold")
+    table.add_column("Value", overflow="fold")
+    p = batch.progress
+    rows = [
+        ("Path", escape(batch.path)),
+        ("Status", styled(enums.label(enums.BatchStatus, batch.status))),
+        ("Progress", _progress(p)),
+        ("Running / queued", f"{p.running} / {p.queued}"),
+        ("Failed / skipped / cancelled", f"{p.failed} / {p.skipped} / {p.cancelled}"),
+        ("Tracks changed", str(batch.results.track_changes)),
+        ("ETA", f"{p.eta_seconds:.0f}s" if p.eta_seconds else ""),
+        ("Estimated files", str(batch.estimated_files)),
+        ("Pattern", escape(batch.pattern)),
+        ("Recursive", "yes" if batch.recursive else "no"),
+        ("Dry run", "yes" if batch.dry_run else ""),
+        ("Excluded", escape(", ".join(batch.exclude_patterns))),
+        ("Created", when(batch, "created_at")),
+        ("Completed", when(batch, "completed_at")),
+        ("Error", f"[red]{escape(batch.error)}[/]" if batch.error else ""),
+    ]
+    for name, value in rows:
+        if value:
+            table.add_row(name, value)
+    return table
+
+
+def _counts_table(title: str, counts: common_pb2.JobCounts, workers: common_pb2.WorkerCounts) -> Table:
+    table = Table(title=title)
+    for column in ("Total", "Queued", "Running", "Waiting for space", "Completed", "Failed", "Cancelled", "Workers"):
+        table.add_column(column, justify="right")
+    table.add_row(
+        str(counts.total), str(counts.queued), str(counts.running), str(counts.waiting_for_space),
+        str(counts.completed), str(counts.failed), str(counts.cancelled),
+        f"{workers.active}/{workers.total} active",
+    )
+    return table
+
+
+def queue_tables(queue: job_service_pb2.GetQueueResponse) -> list[Table]:
+    tables = [_counts_table("Queue", queue.counts, queue.workers)]
+    running = Table(title="Running")
+    for column in ("ID", "Worker", "Started", "File"):
+        running.add_column(column, overflow="fold")
+    for job in queue.current_jobs:
+        running.add_row(job.job_id, job.worker_id, when(job, "started_at"), escape(job.file_path))
+    upcoming = Table(title="Next")
+    for column in ("#", "ID", "Priority", "Created", "File"):
+        upcoming.add_column(column, overflow="fold")
+    for queued in queue.next_jobs:
+        job = queued.job
+        upcoming.add_row(str(queued.position), job.job_id, enums.label(enums.Priority, job.priority),
+                         when(job, "created_at"), escape(job.file_path))
+    return [*tables, running, upcoming]
+
+
+def _outcome_row(name: str, stats: common_pb2.OutcomeStats) -> tuple[str, ...]:
+    return (
+        name, str(stats.total), str(stats.success), str(stats.failed), str(stats.skipped),
+        str(stats.track_changes), f"{stats.success_rate * 100:.1f}%", duration_ms(stats.avg_duration_ms),
+    )
+
+
+def stats_tables(stats: stats_service_pb2.GetStatsResponse) -> list[Table]:
+    outcomes = Table(title="Finished jobs")
+    for column in ("", "Total", "Success", "Failed", "Skipped", "Changed", "Success rate", "Avg duration"):
+        outcomes.add_column(column, justify="right")
+    outcomes.add_row(*_outcome_row("today", stats.today))
+    outcomes.add_row(*_outcome_row("lifetime", stats.lifetime))
+    for item in stats.containers:
+        outcomes.add_row(*_outcome_row(enums.label(enums.Container, item.container) or "unknown", item.stats))
+    for source in stats.sources:
+        outcomes.add_row(*_outcome_row(enums.label(enums.Source, source.source) or "unknown", source.stats))
+    return [_counts_table("Queue", stats.queue, stats.workers), outcomes]
+
+
+def webhook_tables(reply: webhook_service_pb2.GetWebhookResponse) -> list[Table]:
+    hook = reply.webhook
+    summary = Table(title=f"Webhook {hook.webhook_id}", show_header=False)
+    summary.add_column("Field", style="bold")
+    summary.add_column("Value", overflow="fold")
+    rows = [
+        ("Source", enums.label(enums.Source, hook.source)),
+        ("Event", escape(hook.event_type)),
+        ("Title", escape(hook.title)),
+        ("Original language", hook.original_language),
+        ("Files", str(hook.file_count)),
+        ("Done", f"{hook.counts.completed + hook.counts.failed + hook.counts.cancelled}/{hook.counts.total}"),
+        ("Tracks changed", str(hook.results.track_changes)),
+        ("Received", when(hook, "created_at")),
+    ]
+    for name, value in rows:
+        if value:
+            summary.add_row(name, value)
+    return [summary, jobs_table(reply.jobs, title="Jobs")]
+
+
+def health_line(health: admin_service_pb2.GetHealthResponse) -> str:
+    style = "green" if health.status == "SERVING" else "red"
+    return f"[{style}]{health.status}[/] version {health.version}, storage {health.storage}"
+
+
+def cleanup_line(reply: admin_service_pb2.CleanupResponse) -> str:
+    return (f"Removed {reply.jobs_removed} jobs, {reply.batches_removed} batches, "
+            f"{reply.webhooks_removed} webhooks.")
