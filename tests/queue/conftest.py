@@ -29,7 +29,7 @@ FAST = dict(
     poll_interval_seconds=0.05,
     space_recheck_seconds=0.2,
     retry_delay_seconds=0.0,
-    shutdown_grace_seconds=5.0,
+    shutdown_grace_seconds=0.5,
 )
 
 
@@ -73,6 +73,7 @@ class FakePipeline:
     hints_seen: dict[str, MediaHints | None] = field(default_factory=dict)
     started: asyncio.Event = field(default_factory=asyncio.Event)
     hang: set[str] = field(default_factory=set)
+    gates: dict[str, asyncio.Event] = field(default_factory=dict)
 
     async def process(self, path: Path, hints: MediaHints | None = None, *,
                       dry_run: bool | None = None) -> ProcessResult:
@@ -86,6 +87,8 @@ class FakePipeline:
                 await asyncio.Event().wait()
             if self.gate is not None:
                 await self.gate.wait()
+            if path.name in self.gates:
+                await self.gates[path.name].wait()
             await asyncio.sleep(0)
             answer = self.results.get(path.name)
             if callable(answer):

@@ -39,6 +39,7 @@ from arrtheaudio_server.queue.domain import (
     Job,
     JobFilter,
     JobStatus,
+    NotFound,
     QueueEvent,
     QueueSnapshot,
     ServiceUnavailable,
@@ -98,6 +99,7 @@ class QueueManager:
         self._closed = False
         self._inline_lock = asyncio.Lock()
         self.bridge: Any = None
+        self._owns_bus = False
 
     @classmethod
     async def create(
@@ -126,6 +128,7 @@ class QueueManager:
                 from arrtheaudio_server.media.pipeline import Pipeline as MediaPipeline
 
                 pipeline = MediaPipeline(settings, cache=DatabaseMetadataCache(storage))
+            owns_bus = event_bus is None
             if event_bus is None:
                 from arrtheaudio_server.queue.events import EventBus
 
@@ -133,8 +136,10 @@ class QueueManager:
         except BaseException:
             await storage.close()
             raise
-        return cls(settings, storage, pipeline, event_bus, space_probe=space_probe,
-                   timeout_margin_seconds=timeout_margin_seconds)
+        manager = cls(settings, storage, pipeline, event_bus, space_probe=space_probe,
+                      timeout_margin_seconds=timeout_margin_seconds)
+        manager._owns_bus = owns_bus
+        return manager
 
     # --- life cycle ---------------------------------------------------------------------
 
@@ -167,14 +172,17 @@ class QueueManager:
                 await self._housekeeping
             self._housekeeping = None
         await self.pool.stop(self.processing.shutdown_grace_seconds if grace is None else grace)
-        await self._stop_bridge()
         self._started = False
 
     async def close(self) -> None:
+        """Stop (if still running), end the event streams this manager owns, close the database."""
         if self._closed:
             return
         await self.stop()
         self._closed = True
+        await self._stop_bridge()
+        if self._owns_bus:
+            self.events.close()  # type: ignore[attr-defined]
         await self.storage.close()
 
     async def __aenter__(self) -> QueueManager:
@@ -185,14 +193,24 @@ class QueueManager:
         await self.close()
 
     async def _start_bridge(self) -> None:
-        """PostgreSQL: hear other instances' changes (LISTEN/NOTIFY) and republish them here."""
-        if self.storage.dialect != "postgresql":
+        """PostgreSQL: hear other instances' changes (LISTEN/NOTIFY) and republish them here.
+
+        Every write on PostgreSQL sends ``pg_notify`` inside its own transaction (delivered
+        at commit), so watchers connected to any instance see every instance's changes.
+        """
+        if self.storage.dialect != "postgresql" or self.bridge is not None:
             return
+        from arrtheaudio_server.queue.events import PostgresNotifyBridge
+
+        self.bridge = PostgresNotifyBridge(self.storage.engines.url, self.events,  # type: ignore[arg-type]
+                                           instance_id=self.instance_id, loader=self._load_job)
+        await self.bridge.start()
+
+    async def _load_job(self, job_id: str) -> Job | None:
         try:
-            from arrtheaudio_server.queue.events import PostgresNotifyBridge
-        except ImportError:  # pragma: no cover - the events module ships with the queue
-            return
-        self.bridge = await _make_bridge(PostgresNotifyBridge, self)
+            return await self.storage.get_job(job_id)
+        except NotFound:
+            return None
 
     async def _stop_bridge(self) -> None:
         bridge, self.bridge = self.bridge, None
@@ -373,10 +391,6 @@ class QueueManager:
         rules, orphans_before = cleanup_rules(self.processing, utcnow(), older_than_days=older_than_days,
                                               statuses=statuses)
         return await self.storage.cleanup(rules, orphans_before)
-
-
-async def _make_bridge(bridge_cls: Any, manager: QueueManager) -> Any:  # pragma: no cover - wired when events land
-    return None
 
 
 __all__ = ["QueueManager", "container_of", "JobOutcome", "ReasonCode"]

@@ -10,7 +10,6 @@ inside the same transaction, so a watcher never hears of a change that was rolle
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -46,6 +45,7 @@ from arrtheaudio_server.queue.domain import (
     NotFound,
     PeriodStats,
     Priority,
+    QueueEvent,
     QueueFull,
     Source,
     WebhookInfo,
@@ -54,7 +54,7 @@ from arrtheaudio_server.queue.engine import Engines
 from arrtheaudio_server.queue.models import ACTIVE_SQL, BATCHES, JOBS, LIFETIME_STATS, METADATA_CACHE, WEBHOOKS
 
 J = JOBS
-NOTIFY_CHANNEL = "arrtheaudio_queue"
+_NOTIFY_MAX_JOBS = 100
 # Bound parameters per statement stay far below SQLite's limit (32766).
 _CHUNK = 500
 _DELETE_CHUNK = 5000
@@ -230,19 +230,23 @@ class QueueStorage:
     # --- notifications -----------------------------------------------------------------
 
     async def _notify(self, conn: AsyncConnection, changes: Changes) -> None:
-        """PostgreSQL only: tell other instances, on commit, which jobs/batches/webhooks changed."""
+        """PostgreSQL only: tell other instances what changed, delivered at commit (see queue.events)."""
         if self.dialect != "postgresql" or not changes:
             return
-        job_ids = [job.job_id for job in changes.jobs]
-        # NOTIFY payloads are limited to 8000 bytes: big bulk changes travel as their batch.
-        payload: dict[str, Any] = {
-            "origin": self.instance_id,
-            "jobs": job_ids if len(job_ids) <= 100 else [],
-            "batches": sorted(changes.batch_ids | ({j.batch_id for j in changes.jobs if j.batch_id}
-                                                   if len(job_ids) > 100 else set())),
-            "webhooks": sorted(changes.webhook_ids),
-        }
-        await conn.execute(select(func.pg_notify(NOTIFY_CHANNEL, json.dumps(payload))))
+        from arrtheaudio_server.queue.events import notify
+
+        events: list[QueueEvent] = []
+        if len(changes.jobs) <= _NOTIFY_MAX_JOBS:
+            events += [QueueEvent(seq=0, job=job, batch_id=job.batch_id, webhook_id=job.webhook_id)
+                       for job in changes.jobs]
+            batch_ids = changes.batch_ids
+        else:
+            # A bulk change (a 10k-file batch) travels as one event per batch, not per job.
+            batch_ids = changes.batch_ids | {job.batch_id for job in changes.jobs if job.batch_id}
+        events += [QueueEvent(seq=0, batch_id=batch_id) for batch_id in sorted(batch_ids)]
+        events += [QueueEvent(seq=0, webhook_id=webhook_id) for webhook_id in sorted(changes.webhook_ids)]
+        for event in events:
+            await notify(conn, event, instance_id=self.instance_id)
 
     # --- enqueue ------------------------------------------------------------------------
 
