@@ -1,0 +1,132 @@
+"""Client, AsyncClient and the CLI against the REAL ``arrtheaudio-server`` process.
+
+The canned servicer checks our side of the wire; these check that the two sides agree:
+real statuses and BadRequest details, real paging, real watch streams ending after the
+terminal event, and real MKV files whose default audio track the batch changes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from arrtheaudio import (
+    AsyncClient,
+    Client,
+    FailedPrecondition,
+    InvalidArgument,
+    NotFound,
+    PermissionDenied,
+    Unauthenticated,
+)
+from arrtheaudio.cli import exit_codes
+from arrtheaudio.cli.main import cli
+from arrtheaudio.v1 import common_pb2
+from tests.support.media_files import AudioSpec, file_fingerprint, make_mkv, read_back, tools_available
+from tests.support.server import ServerProcess, running_server
+
+if not tools_available():  # pragma: no cover - the dev and CI images have them
+    pytest.skip("ffmpeg/mkvtoolnix not installed", allow_module_level=True)
+
+ENG_THEN_JPN = [AudioSpec(lang="eng", default=True), AudioSpec(lang="jpn")]
+
+
+@pytest.fixture(scope="module")
+def media(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("client-media") / "media"
+    for name in ("Show/S01E01.mkv", "Show/S01E02.mkv", "Movie/Movie.mkv"):
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        make_mkv(root / name, ENG_THEN_JPN)
+    return root
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, media: Path) -> Iterator[ServerProcess]:
+    settings = {
+        "media_roots": [str(media)],
+        "language_priority": ["jpn"],
+        "processing": {"worker_count": 1, "poll_interval_seconds": 0.05, "retry_delay_seconds": 0,
+                       "heartbeat_seconds": 0.5, "lease_seconds": 5, "shutdown_grace_seconds": 2},
+        "logging": {"format": "json", "level": "WARNING"},
+    }
+    with running_server(tmp_path_factory.mktemp("client-server"), settings) as process:
+        yield process
+
+
+def _cli(server: ServerProcess, *args: str) -> tuple[int, str, str]:
+    env = {"ARRTHEAUDIO_TARGET": server.target, "ARRTHEAUDIO_API_KEY": server.api_key, "COLUMNS": "200"}
+    result = CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_health_stats_and_errors(server: ServerProcess, media: Path) -> None:
+    with Client(server.target, api_key=server.api_key, timeout=10) as client:
+        health = client.health()
+        assert (health.status, health.storage) == ("SERVING", "sqlite")
+        stats = client.get_stats()
+        assert stats.workers.total == 1
+        assert client.list_jobs(status="running", limit=5).total_size >= 0
+        with pytest.raises(NotFound):
+            client.get_job("no-such-job")
+        with pytest.raises(InvalidArgument) as info:
+            client.list_jobs(limit=500)
+        assert "limit" in {v.field for v in info.value.field_violations}
+        with pytest.raises(PermissionDenied):
+            client.start_batch(str(media.parent))  # the parent of the only media root
+    with Client(server.target, api_key="wrong-key", timeout=10) as intruder:
+        assert intruder.health().status == "SERVING"  # open without a key
+        with pytest.raises(Unauthenticated):
+            intruder.get_stats()
+
+
+def test_cli_batch_start_watch_changes_the_files(server: ServerProcess, media: Path) -> None:
+    show = media / "Show"
+    code, out, err = _cli(server, "--json", "batch", "start", str(show), "--watch")
+    assert code == 0, out + err
+    lines = [json.loads(line) for line in out.splitlines()]
+    batch_id = lines[0]["batch_id"]
+    final = lines[-1]
+    assert final["final"] is True and final["batch"]["status"] == "BATCH_STATUS_COMPLETED"
+    assert final["batch"]["progress"]["total"] == 2
+    for episode in ("S01E01.mkv", "S01E02.mkv"):
+        assert read_back(show / episode).default_audio_indexes == [1]  # jpn is default now
+
+    code, out, _ = _cli(server, "--json", "jobs", "list", "--batch", batch_id)
+    listed = json.loads(out)
+    assert listed["total_size"] == 2
+    assert {job["status"] for job in listed["jobs"]} == {"JOB_STATUS_COMPLETED"}
+    assert all(job["track_changed"] for job in listed["jobs"])
+
+    code, out, _ = _cli(server, "batch", "status", batch_id)
+    assert code == 0 and "2/2 (100%)" in out
+    code, out, _ = _cli(server, "stats")
+    assert code == 0 and "lifetime" in out
+
+    with Client(server.target, api_key=server.api_key) as client:
+        jobs = list(client.iter_batch_jobs(batch_id, page_size=1))
+        assert len(jobs) == 2 and all(job.track_changed for job in jobs)
+        with pytest.raises(FailedPrecondition):
+            client.cancel_job(jobs[0].job_id)
+    code, _, err = _cli(server, "jobs", "cancel", jobs[0].job_id)
+    assert code == exit_codes.CONFLICT and err.startswith("Error: FAILED_PRECONDITION")
+
+
+async def test_async_dry_run_batch_leaves_the_file_alone(server: ServerProcess, media: Path) -> None:
+    movie = media / "Movie" / "Movie.mkv"
+    before = file_fingerprint(movie)
+    async with AsyncClient(server.target, api_key=server.api_key, timeout=10) as client:
+        started = await client.start_batch(str(movie.parent), dry_run=True, pattern="*.mkv")
+        events = [event async for event in client.watch_batch(started.batch_id)]
+        assert events[0].type == common_pb2.EVENT_TYPE_SNAPSHOT
+        assert events[-1].final and events[-1].batch.status == common_pb2.BATCH_STATUS_COMPLETED
+        jobs = [job async for job in client.iter_batch_jobs(started.batch_id)]
+        assert len(jobs) == 1 and jobs[0].dry_run and not jobs[0].track_changed
+        job_events = [event async for event in client.watch_job(jobs[0].job_id)]
+        assert len(job_events) == 1 and job_events[0].final  # already terminal: one final snapshot
+        listed = [job async for job in client.iter_jobs(batch_id=started.batch_id)]
+        assert [job.job_id for job in listed] == [jobs[0].job_id]
+    assert file_fingerprint(movie) == before
