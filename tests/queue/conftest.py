@@ -149,8 +149,9 @@ async def manager_factory(storage_url: str, media_root: Path) -> AsyncIterator[C
     made: list[QueueManager] = []
 
     async def make(pipeline: Any = None, *, start: bool = True, url: str | None = None, instance_id: str | None = None,
-                   space_probe: Any = None, timeout_margin_seconds: float = 0.2, **processing: Any) -> QueueManager:
-        settings = make_settings(url or storage_url, media_root, **processing)
+                   space_probe: Any = None, timeout_margin_seconds: float = 0.2, settings: Settings | None = None,
+                   **processing: Any) -> QueueManager:
+        settings = settings or make_settings(url or storage_url, media_root, **processing)
         manager = await QueueManager.create(settings, pipeline=pipeline or FakePipeline(), event_bus=new_bus(),
                                             space_probe=space_probe, instance_id=instance_id,
                                             timeout_margin_seconds=timeout_margin_seconds)
