@@ -13,7 +13,7 @@ import signal
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import grpc
 import structlog
@@ -67,8 +67,11 @@ class RunningServer:
         log.info("server.stopped")
 
 
-async def start_server(settings: Settings) -> RunningServer:
-    """Build every part from ``settings``, listen, start the workers; returns once serving."""
+async def start_server(settings: Settings, **runtime_options: Any) -> RunningServer:
+    """Build every part from ``settings``, listen, start the workers; returns once serving.
+
+    ``runtime_options`` go to :meth:`Runtime.create` (tests shorten heartbeats with them).
+    """
     from arrtheaudio_server.runtime import Runtime  # imported late: pulls in the DB and media layers
 
     api_key, generated = ensure_api_key(settings.api.api_key, settings.config_dir)
@@ -77,7 +80,7 @@ async def start_server(settings: Settings) -> RunningServer:
         print(f"ArrTheAudio generated an API key: {api_key} (stored in {settings.config_dir / 'api_key'})",
               file=sys.stderr, flush=True)
 
-    runtime = await Runtime.create(settings, api_key=api_key)
+    runtime = await Runtime.create(settings, api_key=api_key, **runtime_options)
     try:
         health_servicer = health.aio.HealthServicer()
         server = grpc.aio.server(
