@@ -130,3 +130,16 @@ async def test_async_dry_run_batch_leaves_the_file_alone(server: ServerProcess, 
         listed = [job async for job in client.iter_jobs(batch_id=started.batch_id)]
         assert [job.job_id for job in listed] == [jobs[0].job_id]
     assert file_fingerprint(movie) == before
+
+
+def test_readme_python_example_runs(server: ServerProcess, media: Path, monkeypatch: pytest.MonkeyPatch,
+                                    capsys: pytest.CaptureFixture[str]) -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    block = readme.split("<!-- readme-example: client -->", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    monkeypatch.setenv("ARRTHEAUDIO_TARGET", server.target)
+    monkeypatch.setenv("ARRTHEAUDIO_API_KEY", server.api_key)
+    exec(compile(block, "README.md", "exec"), {"MEDIA_DIR": str(media / "Show")})  # noqa: S102
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "SERVING"
+    assert out[-1].startswith("not found:")
+    assert sum(line.endswith(" dry_run") or "already_correct" in line for line in out) == 2
