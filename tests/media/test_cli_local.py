@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import structlog
 from click.testing import CliRunner
 
 from arrtheaudio.cli.main import cli
@@ -16,10 +17,15 @@ Media = Callable[..., Path]
 
 
 @pytest.fixture(autouse=True)
-def _no_config_in_cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def _no_config_in_cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     workdir = tmp_path / "cwd"
     workdir.mkdir()
     monkeypatch.chdir(workdir)
+    # The commands configure logging for their (normally one-shot) process; give the
+    # rest of the test session its configuration back.
+    saved = structlog.get_config()
+    yield
+    structlog.configure(**saved)
 
 
 def test_process_changes_the_file_and_says_so(media: Media) -> None:

@@ -148,7 +148,9 @@ class Pipeline:
         return result
 
     def _log(self, result: ProcessResult) -> None:
-        log.info(
+        # A fresh logger per line: a module-level one freezes the structlog configuration
+        # of its first use (cache_logger_on_first_use), which embedders may change later.
+        structlog.get_logger(__name__).info(
             "media.processed",
             path=result.path,
             status=result.status.value,
