@@ -151,6 +151,10 @@ class Runtime:
     async def stop(self) -> None:
         if self.monitor is not None:
             await self.monitor.stop()
+        # Watch streams end now, in-band ("shutting down"), instead of being cut at the grace period.
+        close_events = getattr(self.queue.events, "close", None)
+        if close_events is not None:
+            close_events()
         await self.queue.stop()
 
     async def close(self) -> None:
