@@ -214,3 +214,18 @@ def test_cleanup_removes_only_our_stale_temp_files(tmp_path: Path) -> None:
     assert removed == [stale]
     assert fresh.exists() and all(p.exists() for p in keep)
     assert cleanup_stale_temp_files([tmp_path]) == [fresh]
+
+
+async def test_waiting_for_a_remux_slot_does_not_count_against_the_timeout(
+    media: Media, settings_factory, slow_ffmpeg: str
+) -> None:
+    # One slot, two slow (≈1 s) remuxes, a 1.8 s budget per file: the second waits ≈1 s for
+    # the slot and still gets its full budget for its own remux.
+    settings = settings_factory(
+        language_priority=["jpn"], tools={"ffmpeg": slow_ffmpeg},
+        processing={"timeout_seconds": 1.8, "max_mp4_concurrent": 1},
+    )
+    pipeline = Pipeline(settings)
+    first, second = media("multi.mp4", "a/one.mp4"), media("multi.mp4", "b/two.mp4")
+    results = await asyncio.gather(pipeline.process(first), pipeline.process(second))
+    assert [r.reason_code for r in results] == [ReasonCode.CHANGED, ReasonCode.CHANGED], [r.reason for r in results]

@@ -258,3 +258,34 @@ async def test_one_structured_log_line_per_file(media: Media, settings_factory) 
     assert line["path"] == str(path) and line["status"] == "success" and line["language_source"] == "priority"
     assert line["selected_index"] == 1 and isinstance(line["duration_ms"], int)
     json.dumps(line)  # every field is plain JSON: the production renderer needs nothing special
+
+
+async def test_an_unexpected_error_is_an_internal_failure_not_an_exception(
+    media: Media, settings_factory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import arrtheaudio_server.media.pipeline as pipeline_module
+
+    async def broken_probe(*_args, **_kwargs):
+        raise RuntimeError("bug in the probe")
+
+    monkeypatch.setattr(pipeline_module, "probe", broken_probe)
+    result = await run(settings_factory(), media("multi.mkv"))
+    assert result.status is ResultStatus.FAILED and result.reason_code is ReasonCode.INTERNAL
+    assert "bug in the probe" in result.reason and result.reason_code.retryable
+
+
+def test_verify_names_every_difference() -> None:
+    from arrtheaudio_server.media.pipeline import _verify
+    from arrtheaudio_server.media.probe import ProbeFailure, ProbeInfo
+    from arrtheaudio_server.media.result import AudioTrack
+
+    tracks = (AudioTrack(0, 1, "eng", default=True), AudioTrack(1, 2, "jpn"))
+    before = ProbeInfo(Container.MKV, tracks, stream_count=3, chapters=2)
+    good = ProbeInfo(Container.MKV, (AudioTrack(0, 1, "eng"), AudioTrack(1, 2, "jpn", default=True)), 3, 2)
+    assert _verify(before, good, 1) is None
+    unreadable = _verify(before, ProbeFailure(ReasonCode.CORRUPT, "gone"), 1)
+    assert unreadable is not None and unreadable.reason_code is ReasonCode.VERIFY_FAILED
+    bad = _verify(before, ProbeInfo(Container.MKV, (AudioTrack(0, 1, "eng", default=True), AudioTrack(1, 2, "ita")), 4, 1), 1)
+    assert bad is not None
+    for words in ("default audio tracks are [0]", "streams/chapters changed", "languages, titles"):
+        assert words in bad.reason

@@ -66,6 +66,7 @@ class _Progress:
     language: str | None = None
     source: LanguageSource = LanguageSource.NONE
     started: float = field(default_factory=time.monotonic)
+    deadline: asyncio.Timeout | None = None
 
     def result(self, status: ResultStatus, code: ReasonCode, reason: str, *, changed: bool = False) -> ProcessResult:
         return ProcessResult(
@@ -131,7 +132,8 @@ class Pipeline:
         progress = _Progress(path=path, dry_run=self.settings.execution.dry_run if dry_run is None else dry_run)
         timeout = self.settings.processing.timeout_seconds
         try:
-            async with asyncio.timeout(timeout):
+            async with asyncio.timeout(timeout) as deadline:
+                progress.deadline = deadline
                 result = await self._process(path, hints, progress)
         except TimeoutError:
             result = progress.result(
@@ -210,7 +212,7 @@ class Pipeline:
         if progress.dry_run:
             return progress.result(ResultStatus.SUCCESS, ReasonCode.DRY_RUN, f"dry run: would make {describe} the only default")
 
-        failure = await self._write(path, info, choice.index, budget)
+        failure = await self._write(path, info, choice.index, budget, progress)
         if failure is not None:
             status = skipped if failure.reason_code is ReasonCode.HARDLINKED else failed
             return progress.result(status, failure.reason_code, failure.reason)
@@ -234,7 +236,9 @@ class Pipeline:
         progress.selected = SelectedTrack(index=choice.track.index, language=choice.track.language)
         return progress.selected
 
-    async def _write(self, path: Path, info: ProbeInfo, target: int, budget: float) -> WriteFailure | None:
+    async def _write(
+        self, path: Path, info: ProbeInfo, target: int, budget: float, progress: _Progress
+    ) -> WriteFailure | None:
         tools = self.settings.tools
         if info.container is Container.MKV:
             failure = await set_default_audio_mkv(
@@ -255,5 +259,11 @@ class Pipeline:
             # Always verified before the rename: it is the last chance to keep the original.
             return _verify(info, await probe(tmp, Container.MP4, timeout=budget), target)
 
+        loop = asyncio.get_running_loop()
+        deadline = progress.deadline
+        remaining = deadline.when() - loop.time() if deadline is not None and deadline.when() is not None else None
         async with self._mp4_slots:
+            # Waiting for a remux slot is queueing, not work: it does not eat the file's time.
+            if deadline is not None and remaining is not None:
+                deadline.reschedule(loop.time() + remaining)
             return await set_default_audio_mp4(path, info, target, timeout=budget, verify=verify, ffmpeg=tools.ffmpeg)
