@@ -94,14 +94,17 @@ Index("ix_jobs_status_result", _jobs.c.status, _jobs.c.result, _jobs.c.track_cha
 # Dedup made atomic: one active job per file, across instances.
 Index("ux_jobs_active_path", _jobs.c.file_path, unique=True,
       sqlite_where=text(ACTIVE_SQL), postgresql_where=text(ACTIVE_SQL))
-Index("ix_jobs_batch_path", _jobs.c.batch_id, _jobs.c.file_path)
-Index("ix_jobs_webhook", _jobs.c.webhook_id)
-Index("ix_jobs_created", _jobs.c.created_at)
+# Lists filtered by one column come newest-first (or oldest-first) straight from these;
+# ``seq`` is creation order (and, inside a batch, path order: discovery inserts sorted).
+Index("ix_jobs_status_seq", _jobs.c.status, _jobs.c.seq)
+Index("ix_jobs_batch_seq", _jobs.c.batch_id, _jobs.c.seq)
+Index("ix_jobs_webhook_seq", _jobs.c.webhook_id, _jobs.c.seq)
+Index("ix_jobs_source_seq", _jobs.c.source, _jobs.c.seq)
+Index("ix_jobs_container_seq", _jobs.c.container, _jobs.c.seq)
+Index("ix_jobs_priority_seq", _jobs.c.priority.desc(), _jobs.c.seq)
+# Retention, "today" and lists by completion/duration.
 Index("ix_jobs_completed", _jobs.c.completed_at)
-Index("ix_jobs_status_created", _jobs.c.status, _jobs.c.created_at)
-Index("ix_jobs_source_created", _jobs.c.source, _jobs.c.created_at)
-Index("ix_jobs_container_created", _jobs.c.container, _jobs.c.created_at)
-
+Index("ix_jobs_duration", _jobs.c.duration_ms)
 
 class BatchRow(SQLModel, table=True):
     __tablename__ = "batches"

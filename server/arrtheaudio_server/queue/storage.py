@@ -605,6 +605,10 @@ class QueueStorage:
         if parts[0] == "priority":
             # Priority order is the claim order: high first, then FIFO.
             return claims.claim_order() if descending else (J.c.priority.asc(), J.c.seq.desc())
+        if parts[0] == "created_at":
+            # Creation order is ``seq`` order (ties of one bulk insert broken the same way), and
+            # every per-column index ends in seq: no sort, whatever the filter.
+            return (J.c.seq.desc(),) if descending else (J.c.seq.asc(),)
         column = J.c[parts[0]]
         return (column.desc(), J.c.seq.desc()) if descending else (column.asc(), J.c.seq.asc())
 
@@ -671,7 +675,7 @@ class QueueStorage:
                 raise NotFound(f"batch {batch_id} not found")
             info = await self._batch_info(conn, row, utcnow())
             jobs = [row_to_job(r) for r in await conn.execute(
-                select(J).where(J.c.batch_id == batch_id).order_by(J.c.file_path).limit(limit).offset(offset))]
+                select(J).where(J.c.batch_id == batch_id).order_by(J.c.seq).limit(limit).offset(offset))]
         return info, jobs, info.counts.total
 
     async def list_batches(self, *, limit: int = 50, offset: int = 0) -> tuple[list[BatchInfo], int]:
