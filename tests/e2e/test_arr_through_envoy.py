@@ -3,87 +3,26 @@
 applications send them, real media files fixed on disk, ``curl -N`` on the NDJSON watch
 paths, grpcurl through reflection, and bad input refused with the documented HTTP status.
 
-One server + Envoy for the whole module keeps this to a few seconds of start-up.
+One server + Envoy for the whole e2e package (``tests/e2e/conftest.py``) keeps start-up to a
+few seconds.
 """
 
 from __future__ import annotations
 
 import base64
 import json
-import shutil
 import subprocess
-import sys
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
-from tests.support.arr_library import ArrLibrary, fixture_bytes, make_library, radarr_mp4_payload
+from tests.e2e.conftest import API_KEY, JSON, Stack, tool
+from tests.support.arr_library import fixture_bytes, radarr_mp4_payload
 from tests.support.arr_library import sonarr_payload_with_paths as season_with
-from tests.support.envoy import EnvoyProcess, running_envoy
-from tests.support.media_files import file_fingerprint, read_back, tools_available
-from tests.support.server import ServerProcess, running_server
+from tests.support.media_files import file_fingerprint, read_back
 
 pytestmark = pytest.mark.envoy
-
-if not tools_available():  # pragma: no cover - the dev and CI images have them
-    pytest.skip("ffmpeg/mkvtoolnix not installed", allow_module_level=True)
-
-API_KEY = "e2e-key-5f0c1d2e3b4a"
-JSON = {"content-type": "application/json"}
-
-
-def tool(name: str) -> str:
-    beside = Path(sys.executable).parent / name
-    found = str(beside) if beside.exists() else shutil.which(name)
-    if not found:
-        pytest.skip(f"{name} not installed")
-    return found
-
-
-@dataclass
-class Stack:
-    server: ServerProcess
-    envoy: EnvoyProcess
-    library: ArrLibrary
-
-    @property
-    def url(self) -> str:
-        return self.envoy.base_url
-
-    def get(self, path: str, **kwargs: Any) -> httpx.Response:
-        headers = {"x-api-key": API_KEY, **kwargs.pop("headers", {})}
-        return httpx.get(f"{self.url}{path}", headers=headers, timeout=30, **kwargs)
-
-    def curl_watch(self, path: str) -> list[dict[str, Any]]:
-        """``curl -N`` a watch path to its end; one JSON object per line."""
-        result = subprocess.run(
-            [tool("curl"), "-sS", "-N", "--max-time", "60", "-H", f"x-api-key: {API_KEY}", f"{self.url}{path}"],
-            capture_output=True, text=True, timeout=90, check=True,
-        )
-        return [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
-
-    def total_jobs(self) -> int:
-        return int(self.get("/jobs").json()["total_size"])
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    tmp = tmp_path_factory.mktemp("e2e")
-    library = make_library(tmp / "media", episodes=3, movie=True, movie_mp4=True, video=True)
-    settings = {
-        "media_roots": [str(library.root)],
-        "path_mappings": {"/tv": str(library.tv), "/movies": str(library.movies)},
-        "language_priority": ["eng"],
-        "processing": {"worker_count": 1, "poll_interval_seconds": 0.05, "heartbeat_seconds": 1,
-                       "lease_seconds": 10},
-    }
-    with running_server(tmp, settings, api_key=API_KEY) as server, running_envoy(tmp, server.port) as envoy:
-        yield Stack(server=server, envoy=envoy, library=library)
 
 
 def basic(user: str, password: str) -> dict[str, str]:
