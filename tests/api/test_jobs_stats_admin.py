@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import grpc
 import pytest
-
 from arrtheaudio.v1 import admin_service_pb2, common_pb2, job_service_pb2, stats_service_pb2
+
 from tests.api.conftest import AUTH, Api, ApiFactory, violations
 from tests.support.arr_library import fixture_bytes
 

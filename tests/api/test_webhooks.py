@@ -8,9 +8,9 @@ import os
 
 import grpc
 import pytest
+from arrtheaudio.v1 import common_pb2, job_service_pb2, webhook_service_pb2
 from google.rpc import error_details_pb2
 
-from arrtheaudio.v1 import common_pb2, job_service_pb2, webhook_service_pb2
 from tests.api.conftest import API_KEY, AUTH, Api, ApiFactory, rich_details, violations
 from tests.support.arr_library import fixture_bytes, radarr_mp4_payload, sonarr_payload_with_paths
 from tests.support.media_files import file_fingerprint, read_back
@@ -268,3 +268,11 @@ async def test_get_webhook_unknown_is_not_found(api: Api) -> None:
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await api.webhooks.GetWebhook(webhook_service_pb2.GetWebhookRequest(webhook_id="nope"), metadata=AUTH)
     assert caught.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+async def test_outside_the_roots_wins_over_other_problems_in_the_same_delivery(api: Api) -> None:
+    body = sonarr_payload_with_paths(["relative/path.mkv", "/tv/Nope/missing.mkv", "/tv/../../etc/passwd"])
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await api.sonarr(body)
+    assert caught.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    assert await total_jobs(api) == 0

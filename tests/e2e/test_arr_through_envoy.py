@@ -145,7 +145,7 @@ def test_grpcurl_unary_and_streaming_through_reflection(stack: Stack) -> None:
     unary = subprocess.run(
         [grpcurl, "-plaintext", "-H", f"x-api-key: {API_KEY}", "-d", "{}", stack.envoy.grpc_target,
          "arrtheaudio.v1.JobService/GetQueue"],
-        capture_output=True, text=True, timeout=30,
+        capture_output=True, text=True, timeout=30, check=False,
     )
     assert unary.returncode == 0, unary.stderr
     assert json.loads(unary.stdout)["workers"]["total"] == 1
@@ -154,7 +154,7 @@ def test_grpcurl_unary_and_streaming_through_reflection(stack: Stack) -> None:
     streaming = subprocess.run(
         [grpcurl, "-plaintext", "-H", f"x-api-key: {API_KEY}", "-d", json.dumps({"job_id": job_id}),
          stack.envoy.grpc_target, "arrtheaudio.v1.JobService/WatchJob"],
-        capture_output=True, text=True, timeout=30,
+        capture_output=True, text=True, timeout=30, check=False,
     )
     assert streaming.returncode == 0, streaming.stderr
     event = json.loads(streaming.stdout)
@@ -162,7 +162,7 @@ def test_grpcurl_unary_and_streaming_through_reflection(stack: Stack) -> None:
 
     denied = subprocess.run(
         [grpcurl, "-plaintext", "-d", "{}", stack.envoy.grpc_target, "arrtheaudio.v1.JobService/GetQueue"],
-        capture_output=True, text=True, timeout=30,
+        capture_output=True, text=True, timeout=30, check=False,
     )
     assert denied.returncode != 0 and "Unauthenticated" in denied.stderr
 

@@ -48,7 +48,7 @@ def _header(metadata: Metadata | None, name: str) -> str | None:
 
 
 def _basic(authorization: str | None) -> tuple[str, str] | None:
-    if not authorization or not authorization[:6].lower() == "basic ":
+    if not authorization or authorization[:6].lower() != "basic ":
         return None
     try:
         user, sep, password = base64.b64decode(authorization[6:].strip(), validate=True).decode("utf-8").partition(":")

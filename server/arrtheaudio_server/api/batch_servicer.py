@@ -7,14 +7,22 @@ event loop or other RPCs.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
 import grpc
-
 from arrtheaudio.v1 import batch_service_pb2, batch_service_pb2_grpc, common_pb2
+
 from arrtheaudio_server.api import convert
-from arrtheaudio_server.api.errors import ApiError, FieldViolation, abort, invalid_fields, path_error, translates_errors
+from arrtheaudio_server.api.errors import (
+    ApiError,
+    FieldViolation,
+    abort,
+    invalid_fields,
+    path_error,
+    translates_errors,
+)
 from arrtheaudio_server.api.validation import enum_value, page, require_id
 from arrtheaudio_server.api.watch import WatchConfig, WatchSpec, watch_stream
 from arrtheaudio_server.paths import PathPolicy, PathRejected
@@ -44,7 +52,7 @@ class BatchServicer(batch_service_pb2_grpc.BatchServiceServicer):
         self._paths = paths
         self._watch = watch or WatchConfig()
 
-    def _request(self, request: batch_service_pb2.StartBatchRequest) -> BatchRequest:
+    async def _request(self, request: batch_service_pb2.StartBatchRequest) -> BatchRequest:
         problems: list[FieldViolation] = []
         if request.pattern:
             _check_glob(request.pattern, "pattern", problems, allow_slash=False)
@@ -64,7 +72,8 @@ class BatchServicer(batch_service_pb2_grpc.BatchServiceServicer):
         if problems:
             raise invalid_fields(problems)
         try:
-            resolved = self._paths.resolve(request.path.strip(), expect="dir")
+            # realpath/stat may block on a network share: not on the event loop.
+            resolved = await asyncio.to_thread(self._paths.resolve, request.path.strip(), expect="dir")
         except PathRejected as exc:
             raise path_error(exc) from exc
         return BatchRequest(
@@ -83,7 +92,7 @@ class BatchServicer(batch_service_pb2_grpc.BatchServiceServicer):
                          ) -> batch_service_pb2.StartBatchResponse:
         if not request.path.strip():
             raise invalid_fields([FieldViolation("path", "is required")])
-        info = await self._queue.start_batch(self._request(request))
+        info = await self._queue.start_batch(await self._request(request))
         mode = "dry run of " if info.request.dry_run else ""
         return batch_service_pb2.StartBatchResponse(
             batch_id=info.batch_id,

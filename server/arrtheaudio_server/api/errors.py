@@ -159,11 +159,12 @@ def translates_errors(method: Callable[..., Awaitable[R]]) -> Callable[..., Awai
             return await method(self, request, context)
         except grpc.aio.AbortError:
             raise
-        except Exception as exc:  # noqa: BLE001 - every failure becomes a status, bugs as INTERNAL
+        except Exception as exc:
             error = to_api_error(exc)
-            if error is None:
-                log.exception("rpc.internal_error", method=method.__name__)
-                await context.abort_with_status(rpc_status.to_status(internal_status(exc)))
-            await abort(context, error)
+            if error is not None:
+                await abort(context, error)
+            log.exception("rpc.internal_error", method=method.__name__)
+            await context.abort_with_status(rpc_status.to_status(internal_status(exc)))
+            raise  # pragma: no cover - abort_with_status raises
 
     return wrapper

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import grpc
-
 from arrtheaudio.v1 import common_pb2, job_service_pb2, job_service_pb2_grpc
+
 from arrtheaudio_server.api import convert
 from arrtheaudio_server.api.errors import ApiError, abort, translates_errors
 from arrtheaudio_server.api.validation import enum_value, order_by, page, require_id
@@ -33,11 +33,11 @@ class JobServicer(job_service_pb2_grpc.JobServiceServicer):
                        ) -> job_service_pb2.ListJobsResponse:
         limit, offset = page(request.limit, request.offset)
         job_filter = JobFilter(
-            status=enum_value(request.status, convert.JOB_STATUS_FROM_PB, "status"),  # type: ignore[arg-type]
+            status=enum_value(request.status, convert.JOB_STATUS_FROM_PB, "status"),
             webhook_id=request.webhook_id.strip() or None,
             batch_id=request.batch_id.strip() or None,
-            source=enum_value(request.source, convert.SOURCE_FROM_PB, "source"),  # type: ignore[arg-type]
-            container=enum_value(request.container, convert.CONTAINER_FROM_PB, "container"),  # type: ignore[arg-type]
+            source=enum_value(request.source, convert.SOURCE_FROM_PB, "source"),
+            container=enum_value(request.container, convert.CONTAINER_FROM_PB, "container"),
             limit=limit,
             offset=offset,
             order_by=order_by(request.order_by),

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import grpc
-
 from arrtheaudio.v1 import stats_service_pb2, stats_service_pb2_grpc
+
 from arrtheaudio_server.api import convert
 from arrtheaudio_server.api.errors import ApiError, translates_errors
 from arrtheaudio_server.queue.facade import QueueFacade

@@ -6,7 +6,12 @@ field violation) so the caller learns which field to fix; none of them touches t
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import TypeVar
+
 from arrtheaudio_server.api.errors import ApiError, FieldViolation, invalid, invalid_fields
+
+T = TypeVar("T")
 
 MAX_PAGE = 100
 ORDER_FIELDS = ("created_at", "completed_at", "priority", "duration_ms")
@@ -46,7 +51,7 @@ def order_by(value: str) -> str:
     return f"{parts[0]} {direction}"
 
 
-def enum_value(value: int, known: dict[int, object], field: str) -> object | None:
+def enum_value(value: int, known: Mapping[int, T], field: str) -> T | None:
     """The domain value of a proto enum filter; 0 (UNSPECIFIED) means "no filter"."""
     if value == 0:
         return None
@@ -55,4 +60,4 @@ def enum_value(value: int, known: dict[int, object], field: str) -> object | Non
     return known[value]
 
 
-__all__ = ["ApiError", "MAX_PAGE", "enum_value", "order_by", "page", "require_id"]
+__all__ = ["MAX_PAGE", "ApiError", "enum_value", "order_by", "page", "require_id"]

@@ -30,10 +30,10 @@ from typing import Generic, TypeVar
 
 import grpc
 import structlog
+from arrtheaudio.v1 import common_pb2
 from google.protobuf.message import Message
 from google.rpc import code_pb2, status_pb2
 
-from arrtheaudio.v1 import common_pb2
 from arrtheaudio_server.api.convert import job_to_pb, timestamp
 from arrtheaudio_server.api.errors import abort, internal_status, status_for, to_api_error
 from arrtheaudio_server.clock import utcnow
@@ -148,12 +148,13 @@ async def watch_stream(
     try:
         try:
             state = await spec.load()
-        except Exception as exc:  # noqa: BLE001 - before the first message: a real status
+        except Exception as exc:
             error = to_api_error(exc)
-            if error is None:
-                log.exception("watch.load_failed")
-                await context.abort_with_status(_to_grpc(internal_status(exc)))
-            await abort(context, error)  # type: ignore[arg-type]
+            if error is not None:
+                await abort(context, error)
+            log.exception("watch.load_failed")
+            await context.abort_with_status(_to_grpc(internal_status(exc)))
+            raise  # pragma: no cover - abort_with_status raises
         final = spec.is_final(state)
         yield event(common_pb2.EVENT_TYPE_SNAPSHOT, state, final=final)
         if final:

@@ -10,15 +10,16 @@ rest queued in one transaction. So a rejected delivery never leaves half its job
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import grpc
 import structlog
+from arrtheaudio.v1 import common_pb2, webhook_service_pb2, webhook_service_pb2_grpc
 from google.rpc import error_details_pb2
 
-from arrtheaudio.v1 import common_pb2, webhook_service_pb2, webhook_service_pb2_grpc
 from arrtheaudio_server.api import convert
 from arrtheaudio_server.api.auth import Credentials
 from arrtheaudio_server.api.errors import ApiError, FieldViolation, abort, translates_errors
@@ -98,21 +99,22 @@ class WebhookServicer(webhook_service_pb2_grpc.WebhookServiceServicer):
 
     async def _enqueue(self, payload: ArrWebhook, response_type: type[Any]) -> Any:
         results: list[webhook_service_pb2.WebhookFileResult] = []
-        usable: dict[str, Path] = {}  # resolved path -> (first) result index
-        usable_index: dict[str, int] = {}
+        usable: dict[str, Path] = {}  # resolved path -> path, in payload order
         missing: list[error_details_pb2.ResourceInfo] = []
-        for position, arr_path in enumerate(payload.files):
-            mapped = self._paths.map_arr_path(arr_path)
-            try:
-                resolved = self._paths.resolve(mapped, expect="file")
-            except PathRejected as exc:
-                if exc.kind == "outside_roots":
-                    log.warning("webhook.outside_roots", path=arr_path, mapped=mapped)
-                    raise ApiError(
-                        grpc.StatusCode.PERMISSION_DENIED,
-                        f"{arr_path!r} (mapped to {mapped!r}) is outside the configured media roots; "
-                        "nothing of this delivery was queued",
-                    ) from exc
+        # realpath/stat can block for long on a network share: never on the event loop.
+        outcomes = await asyncio.to_thread(self._resolve_all, payload.files)
+        # One path outside the roots refuses the whole delivery, whatever else it holds.
+        for arr_path, mapped, resolved in outcomes:
+            if isinstance(resolved, PathRejected) and resolved.kind == "outside_roots":
+                log.warning("webhook.outside_roots", path=arr_path, mapped=mapped)
+                raise ApiError(
+                    grpc.StatusCode.PERMISSION_DENIED,
+                    f"{arr_path!r} (mapped to {mapped!r}) is outside the configured media roots; "
+                    "nothing of this delivery was queued",
+                ) from resolved
+        for position, (_arr_path, mapped, resolved) in enumerate(outcomes):
+            if isinstance(resolved, PathRejected):
+                exc = resolved
                 if exc.kind == "invalid":
                     field = _file_field(payload, position)
                     raise ApiError(
@@ -125,9 +127,7 @@ class WebhookServicer(webhook_service_pb2_grpc.WebhookServiceServicer):
                 continue
             key = str(resolved)
             results.append(webhook_service_pb2.WebhookFileResult(path=key, accepted=True))
-            if key not in usable:
-                usable[key] = resolved
-                usable_index[key] = len(results) - 1
+            usable.setdefault(key, resolved)
         if not usable:
             raise ApiError(
                 grpc.StatusCode.NOT_FOUND,
@@ -141,9 +141,9 @@ class WebhookServicer(webhook_service_pb2_grpc.WebhookServiceServicer):
             source=source, event_type=payload.event_type, title=payload.title, hints=payload.hints,
             files=list(usable.values()),
         )
-        by_path = {item.path: item for item in enqueued}
-        for key, item in zip(usable, enqueued, strict=False):
-            by_path.setdefault(key, item)
+        by_path = {entry.path: entry for entry in enqueued}
+        for key, entry in zip(usable, enqueued, strict=False):
+            by_path.setdefault(key, entry)
         for result in results:
             if not result.accepted:
                 continue
@@ -175,6 +175,17 @@ class WebhookServicer(webhook_service_pb2_grpc.WebhookServiceServicer):
             message=message,
             files=results,
         )
+
+    def _resolve_all(self, arr_paths: tuple[str, ...]) -> list[tuple[str, str, Path | PathRejected]]:
+        """Each Arr path mapped and resolved (or the reason it cannot be used)."""
+        outcomes: list[tuple[str, str, Path | PathRejected]] = []
+        for arr_path in arr_paths:
+            mapped = self._paths.map_arr_path(arr_path)
+            try:
+                outcomes.append((arr_path, mapped, self._paths.resolve(mapped, expect="file")))
+            except PathRejected as exc:
+                outcomes.append((arr_path, mapped, exc))
+        return outcomes
 
     @translates_errors
     async def GetWebhook(self, request: webhook_service_pb2.GetWebhookRequest,
