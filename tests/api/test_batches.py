@@ -50,8 +50,9 @@ async def test_dry_run_changes_nothing(api_factory: ApiFactory) -> None:
     started = await api.batches.StartBatch(
         batch_service_pb2.StartBatchRequest(path=str(api.library.tv), dry_run=True, recursive=True), metadata=AUTH)
     batch = await wait_batch(api, started.batch_id)
-    # (the pipeline reports a dry run as SUCCESS with reason_code dry_run; the contract says SKIPPED)
+    # A dry run changes nothing, so it counts as skipped (reason_code dry_run), never as a fix.
     assert batch.dry_run and batch.progress.completed == 3 and batch.results.track_changes == 0
+    assert batch.results.skipped == 3 and batch.results.success == 0
     jobs = await api.jobs.ListJobs(job_service_pb2.ListJobsRequest(batch_id=started.batch_id), metadata=AUTH)
     assert {(j.reason_code, j.selected_track.index, j.language, j.dry_run, j.track_changed) for j in jobs.jobs} == {
         ("dry_run", 1, "jpn", True, False)}

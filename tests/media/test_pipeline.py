@@ -144,7 +144,7 @@ async def test_dry_run_decides_and_changes_nothing(media: Media, settings_factor
     path = media(f"multi.{ext}")
     before = file_fingerprint(path)
     result = await run(settings_factory(language_priority=["jpn"]), path, dry_run=True)
-    assert result.status is ResultStatus.SUCCESS and result.reason_code is ReasonCode.DRY_RUN and result.dry_run
+    assert result.status is ResultStatus.SKIPPED and result.reason_code is ReasonCode.DRY_RUN and result.dry_run
     assert result.selected.index == 1 and not result.track_changed  # type: ignore[union-attr]
     assert file_fingerprint(path) == before
     # The setting is the default when the caller does not say.

@@ -210,7 +210,9 @@ class Pipeline:
         if self.settings.execution.skip_if_correct and is_already_correct(info.tracks, info.tracks[choice.index]):
             return progress.result(skipped, ReasonCode.ALREADY_CORRECT, f"already correct: {describe} is the only default")
         if progress.dry_run:
-            return progress.result(ResultStatus.SUCCESS, ReasonCode.DRY_RUN, f"dry run: would make {describe} the only default")
+            # Skipped, not success: nothing was changed, so a dry run must not count as a fix in
+            # the stats; the reason code tells "would change" apart from "already correct".
+            return progress.result(skipped, ReasonCode.DRY_RUN, f"dry run: would make {describe} the only default")
 
         failure = await self._write(path, info, choice.index, budget, progress)
         if failure is not None:
