@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import shutil
+import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -58,6 +60,20 @@ class ToolResult:
         return f"{name} exited with {self.returncode}: {detail}"
 
 
+# A tool must not outlive a server that was SIGKILLed (an orphaned ffmpeg would go on writing
+# a temp file for a job that another attempt now owns). setpriv (util-linux) sets the
+# parent-death signal and then execs the tool in the same process, so the kernel kills the
+# tool with its server; preexec_fn could do it too but is unsafe in a threaded (gRPC) process.
+_SETPRIV = shutil.which("setpriv") if sys.platform.startswith("linux") else None
+
+
+def _dies_with_us(args: tuple[str, ...]) -> tuple[str, ...]:
+    executable = shutil.which(args[0]) if _SETPRIV else None
+    if executable is None:  # not found / not executable: let the exec report it as before
+        return args
+    return (_SETPRIV, "--pdeathsig", "KILL", "--", executable, *args[1:])  # type: ignore[return-value]
+
+
 async def _kill(proc: asyncio.subprocess.Process) -> None:
     if proc.returncode is None:
         with contextlib.suppress(ProcessLookupError):
@@ -86,7 +102,7 @@ async def run_tool(
 
     try:
         proc = await asyncio.create_subprocess_exec(
-            *args,
+            *_dies_with_us(args),
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
