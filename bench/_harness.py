@@ -137,7 +137,7 @@ def running_stack(
             from tests.support.postgres import PostgresServer
 
             # Its own directory under /tmp (the postgres OS user cannot enter our 0700 workdir).
-            postgres = PostgresServer()
+            postgres = PostgresServer(base_dir=Path("/tmp"))
             postgres.start()
             cleanup.callback(postgres.close)
             db_url = postgres.create_database("bench")

@@ -1,0 +1,140 @@
+"""Every benchmark script runs end to end at a tiny size, so none of them can rot.
+
+Each script is started the way the README says (``python -m bench.<name>``) in its own
+process, with TMPDIR pointed at the test's directory so leftovers would show. The test
+checks the one JSON line's shape and that its numbers agree with each other and with what
+the script was asked to do (counts, 0 lost, same files as ``find``). No timing is asserted:
+the machines are shared, and speed is what the benchmarks report, not what tests judge.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.media_files import tools_available
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+pytestmark = [
+    pytest.mark.skipif(not tools_available(), reason="ffmpeg/mkvtoolnix not installed"),
+    pytest.mark.timeout(120),
+]
+
+
+def run_bench(name: str, tmp_path: Path, *args: str) -> dict[str, Any]:
+    env = dict(os.environ, TMPDIR=str(tmp_path))
+    env.pop("ARRTHEAUDIO_CONFIG", None)
+    proc = subprocess.run(
+        [sys.executable, "-m", f"bench.{name}", *args],
+        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=110, check=False,
+    )
+    assert proc.returncode == 0, f"bench.{name} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr[-4000:]}"
+    lines = proc.stdout.strip().splitlines()
+    json_lines = [line for line in lines if line.startswith("{")]
+    assert len(json_lines) == 1, f"expected exactly one JSON line:\n{proc.stdout}"
+    assert lines[-1] == json_lines[0], "the JSON line must be the last line"
+    assert len(lines) > 1, "a human summary comes before the JSON line"
+    data = json.loads(json_lines[0])
+    assert data["bench"] == name
+    assert set(data) == {"bench", "params", "results", "targets", "machine"}
+    assert data["machine"]["cores"] >= 1
+    for item in data["targets"]:
+        assert set(item) == {"name", "measured", "target", "met"}
+        assert isinstance(item["met"], bool)
+    leftovers = [p.name for p in tmp_path.iterdir() if p.name.startswith("ata-bench-")]
+    assert leftovers == [], f"work directories left behind: {leftovers}"
+    return data
+
+
+def _positive(*values: float) -> None:
+    for value in values:
+        assert value > 0, values
+
+
+def test_batch_load_mkv(tmp_path: Path) -> None:
+    data = run_bench("batch_load", tmp_path, "--files", "4", "--workers", "2", "--rounds", "2",
+                     "--enqueue-files", "40")
+    r = data["results"]
+    assert r["files"] == 4 and r["rounds"] == 2
+    assert r["bare_ok"] == 4
+    assert r["pipeline_reason_codes"] == {"changed": 4}
+    service = r["service"]
+    assert service["jobs"] == service["total"] == service["success"] == service["track_changes"] == 4
+    assert service["batches"] == 2 and service["failed"] == 0
+    assert service["reason_codes"] == {"changed": 4}
+    _positive(r["bare_files_per_s"], r["pipeline_files_per_s"], r["service_files_per_s"])
+    assert r["service_over_bare"] == pytest.approx(r["service_files_per_s"] / r["bare_files_per_s"], rel=0.01)
+    assert r["enqueue"]["files"] == r["enqueue"]["discovered"] == r["enqueue"]["jobs"] == 40
+    assert [t["name"] for t in data["targets"]] == ["service / bare (MKV needing a change)"]
+
+
+@pytest.mark.postgres
+def test_batch_load_mp4_already_correct_on_postgres(tmp_path: Path) -> None:
+    if not shutil.which("initdb") and not list(Path("/usr/lib/postgresql").glob("*/bin/initdb")):
+        pytest.skip("PostgreSQL binaries not installed")
+    data = run_bench("batch_load", tmp_path, "--files", "2", "--workers", "1", "--container", "mp4",
+                     "--already-correct", "--db", "postgres", "--enqueue-files", "0", "--rounds", "1")
+    r = data["results"]
+    assert r["bare_ok"] == 2
+    assert r["pipeline_reason_codes"] == {"already_correct": 2}
+    assert r["service"]["reason_codes"] == {"already_correct": 2}
+    assert r["service"]["skipped"] == 2 and r["service"]["track_changes"] == 0
+    assert "enqueue" not in r
+    assert r["service_cost_over_read"] > 0
+    assert [t["name"] for t in data["targets"]] == ["already-correct file cost / one track read"]
+
+
+@pytest.mark.envoy
+def test_webhook_flood(tmp_path: Path) -> None:
+    data = run_bench("webhook_flood", tmp_path, "--count", "20", "--concurrency", "4", "--latency-count", "5")
+    r = data["results"]
+    assert r["sent"] == r["planned"] == 20
+    assert r["statuses"] == {"200": 20}
+    check = r["db_check"]
+    # 10 single-file + 10 three-file flood webhooks, 5 three-file ones one at a time.
+    assert check["accepted_webhooks"] == check["webhook_rows"] == 25
+    assert check["accepted_files"] == check["job_rows"] == 10 + 30 + 15
+    assert check["lost"] == check["duplicated"] == check["wrong_job_id"] == 0
+    assert check["unacknowledged"] == check["stray"] == 0
+    assert r["flood_latency_1_file"]["n"] == r["flood_latency_3_files"]["n"] == 10
+    assert r["accept_latency_3_files_sequential"]["n"] == 5
+    lost = next(t for t in data["targets"] if t["name"] == "lost + duplicated jobs")
+    assert lost["met"] is True and lost["measured"] == 0
+    _positive(r["requests_per_s"])
+
+
+def test_api_latency(tmp_path: Path) -> None:
+    data = run_bench("api_latency", tmp_path, "--calls", "10", "--history", "3", "--load-files", "12")
+    r = data["results"]
+    for rpc in ("GetQueue", "GetStats", "GetJob", "ListJobs"):
+        assert r["idle"][rpc]["n"] == 10
+        assert 1 <= r["load"][rpc]["n"] <= 10
+        assert 0 < r["idle"][rpc]["p50_ms"] <= r["idle"][rpc]["p95_ms"] <= r["idle"][rpc]["max_ms"]
+    assert 0.0 <= r["busy_fraction"] <= 1.0
+
+
+def test_scan(tmp_path: Path) -> None:
+    data = run_bench("scan", tmp_path, "--files", "1500", "--repeat", "2")
+    r = data["results"]
+    assert r["tree"]["files"] == 1500
+    assert r["same_files"] is True
+    assert r["found_discover"] == r["found_find"] == r["tree"]["wanted"] > 0
+    assert len(r["discover_ms"]["all"]) == len(r["find_ms"]["all"]) == 2
+    _positive(r["discover_over_find"])
+
+
+def test_mp4_remux(tmp_path: Path) -> None:
+    data = run_bench("mp4_remux", tmp_path, "--size-mb", "2", "--repeat", "1")
+    r = data["results"]
+    assert r["reason_codes"] == ["changed"]
+    assert set(r["mb_per_s"]) == {"cp", "cp_fsync", "bare_remux", "service_job", "service_wall"}
+    _positive(*r["mb_per_s"].values())
+    assert r["bytes"] > 1024 * 1024
