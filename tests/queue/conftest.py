@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from arrtheaudio_server.config import Settings
 from arrtheaudio_server.media.result import Container, ProcessResult, ReasonCode, ResultStatus
 from arrtheaudio_server.metadata.hints import MediaHints
@@ -22,15 +21,15 @@ from arrtheaudio_server.queue.domain import JobStatus, QueueEvent
 from arrtheaudio_server.queue.manager import QueueManager
 from arrtheaudio_server.queue.storage import QueueStorage
 
-FAST = dict(
-    lease_seconds=2.0,
-    heartbeat_seconds=0.2,
-    recovery_interval_seconds=0.3,
-    poll_interval_seconds=0.05,
-    space_recheck_seconds=0.2,
-    retry_delay_seconds=0.0,
-    shutdown_grace_seconds=0.5,
-)
+FAST = {
+    "lease_seconds": 2.0,
+    "heartbeat_seconds": 0.2,
+    "recovery_interval_seconds": 0.3,
+    "poll_interval_seconds": 0.05,
+    "space_recheck_seconds": 0.2,
+    "retry_delay_seconds": 0.0,
+    "shutdown_grace_seconds": 0.5,
+}
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -191,5 +190,15 @@ async def open_storage(url: str, instance_id: str = "test") -> QueueStorage:
     return await QueueStorage.open(url, instance_id=instance_id)
 
 
-__all__ = ["FakePipeline", "JobStatus", "make_settings", "ok", "failed", "skipped", "touch", "wait_for",
-           "wait_terminal", "open_storage"]
+__all__ = [
+    "FakePipeline",
+    "JobStatus",
+    "failed",
+    "make_settings",
+    "ok",
+    "open_storage",
+    "skipped",
+    "touch",
+    "wait_for",
+    "wait_terminal",
+]

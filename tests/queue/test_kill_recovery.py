@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
-
 from arrtheaudio_server.media.pipeline import Pipeline
 from arrtheaudio_server.queue.domain import BatchRequest, BatchStatus, JobStatus
 from arrtheaudio_server.queue.models import JOBS
+from sqlalchemy import select
+
 from tests.queue.conftest import make_settings, wait_for
 from tests.support.media_files import AudioSpec, make_mkv, make_mp4, read_back, tools_available
 
@@ -70,10 +70,10 @@ async def test_kill_9_mid_batch_loses_nothing(storage_url: str, media_root: Path
     assert info.counts.total == 10
 
     # ... and worked on by a real server-like process, which is killed mid-batch.
-    log = open(tmp_path / "runner.log", "wb")
-    process = subprocess.Popen([sys.executable, "-c", RUNNER, settings.model_dump_json(), "victim"],
-                               cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ),
-                               start_new_session=True)
+    log = open(tmp_path / "runner.log", "wb")  # noqa: ASYNC230, SIM115 - handed to the child process
+    process = subprocess.Popen(  # noqa: ASYNC220 - starting it is instant
+        [sys.executable, "-c", RUNNER, settings.model_dump_json(), "victim"],
+        cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ), start_new_session=True)
     try:
         async def mid_batch() -> bool:
             if process.poll() is not None:

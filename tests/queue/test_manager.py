@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from arrtheaudio_server.media.result import Container, ReasonCode
 from arrtheaudio_server.metadata.hints import MediaHints
 from arrtheaudio_server.queue.domain import (
@@ -22,7 +21,8 @@ from arrtheaudio_server.queue.domain import (
     ServiceUnavailable,
     Source,
 )
-from tests.queue.conftest import FakePipeline, failed, ok, skipped, touch, wait_for, wait_terminal
+
+from tests.queue.conftest import FakePipeline, failed, skipped, touch, wait_for, wait_terminal
 
 HINTS = MediaHints(kind="series", title="Show", original_language="Japanese", tvdb_id=42)
 
@@ -76,7 +76,7 @@ async def test_dedup_links_to_the_active_job(manager_factory: Any, media_root: P
         (first[1].job_id, True), (first[0].job_id, True), (first[1].job_id, True)]
     pipeline.gate.set()
     await wait_terminal(manager, [e.job_id for e in first])
-    jobs, total = await manager.list_jobs(JobFilter(limit=10))
+    _jobs, total = await manager.list_jobs(JobFilter(limit=10))
     assert total == 2
     # Finished files may be queued again.
     _, third = await webhook(manager, [a])
@@ -89,11 +89,11 @@ async def test_queue_full_rejects_the_whole_request(manager_factory: Any, media_
     await webhook(manager, files[:2])
     with pytest.raises(QueueFull):
         await webhook(manager, files[2:4])
-    jobs, total = await manager.list_jobs(JobFilter(limit=10))
+    _jobs, total = await manager.list_jobs(JobFilter(limit=10))
     assert total == 2
     with pytest.raises(QueueFull):
         await manager.start_batch(BatchRequest(path=str(media_root)))
-    batches, batch_total = await manager.list_batches()
+    _batches, batch_total = await manager.list_batches()
     assert batch_total == 0
     # Re-sending queued files costs nothing: they are linked, not added.
     _, again = await webhook(manager, files[:2])
@@ -160,7 +160,7 @@ async def test_rollback_mode_processes_webhooks_inline(manager_factory: Any, med
     assert manager.rollback_mode
     good, bad = touch(media_root, "good.mkv"), touch(media_root, "bad.mkv")
     pipeline.results["bad.mkv"] = lambda p: failed(p)
-    info, enqueued = await webhook(manager, [good, bad])
+    _info, enqueued = await webhook(manager, [good, bad])
     jobs = [await manager.get_job(e.job_id) for e in enqueued]
     assert [job.status for job in jobs] == [JobStatus.COMPLETED, JobStatus.FAILED]
     assert jobs[1].attempts == 2 and pipeline.calls == ["good.mkv", "bad.mkv", "bad.mkv"]

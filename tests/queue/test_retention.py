@@ -7,13 +7,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import update
-
 from arrtheaudio_server.clock import utcnow
 from arrtheaudio_server.metadata.hints import MediaHints
 from arrtheaudio_server.queue.domain import BatchRequest, BatchStatus, JobFilter, JobStatus, NotFound, Source
 from arrtheaudio_server.queue.metadata_cache import DatabaseMetadataCache
 from arrtheaudio_server.queue.models import BATCHES, JOBS, WEBHOOKS
+from sqlalchemy import update
+
 from tests.queue.conftest import FakePipeline, failed, touch, wait_terminal
 
 
@@ -34,7 +34,7 @@ async def test_retention_keeps_lifetime_stats(manager_factory: Any, media_root: 
         touch(media_root / "lib", f"{n}.mkv")
     pipeline.results["3.mkv"] = lambda p: failed(p)
     batch = await manager.start_batch(BatchRequest(path=str(media_root / "lib")))
-    _, hooked = await manager.enqueue_webhook(source=Source.SONARR, event_type="Download", title="T",
+    _, _hooked = await manager.enqueue_webhook(source=Source.SONARR, event_type="Download", title="T",
                                               hints=MediaHints(), files=[touch(media_root, "hook.mkv")])
     all_ids = [job.job_id for job in (await manager.list_jobs(JobFilter(limit=100)))[0]]
     await wait_terminal(manager, all_ids)

@@ -152,4 +152,4 @@ def recover_to_terminal(now: datetime, *, max_attempts: int, **kwargs: object) -
     )
 
 
-__all__ = ["claim_next", "claim_one", "heartbeat", "release", "recover_to_queue", "recover_to_terminal"]
+__all__ = ["claim_next", "claim_one", "heartbeat", "recover_to_queue", "recover_to_terminal", "release"]

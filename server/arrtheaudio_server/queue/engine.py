@@ -87,9 +87,8 @@ class Engines:
             async with self.writer.begin() as conn:
                 yield conn
             return
-        async with self._write_lock:
-            async with self.writer.begin() as conn:
-                yield conn
+        async with self._write_lock, self.writer.begin() as conn:
+            yield conn
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:

@@ -20,7 +20,7 @@ import asyncio
 import contextlib
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, Self
 
 import structlog
 
@@ -40,13 +40,13 @@ from arrtheaudio_server.queue.domain import (
     JobFilter,
     JobStatus,
     NotFound,
+    Priority,
     QueueEvent,
     QueueSnapshot,
     ServiceUnavailable,
     Source,
     Stats,
     WebhookInfo,
-    Priority,
 )
 from arrtheaudio_server.queue.facade import Subscription
 from arrtheaudio_server.queue.metadata_cache import DatabaseMetadataCache
@@ -185,7 +185,7 @@ class QueueManager:
             self.events.close()  # type: ignore[attr-defined]
         await self.storage.close()
 
-    async def __aenter__(self) -> QueueManager:
+    async def __aenter__(self) -> Self:
         await self.start()
         return self
 
@@ -393,4 +393,4 @@ class QueueManager:
         return await self.storage.cleanup(rules, orphans_before)
 
 
-__all__ = ["QueueManager", "container_of", "JobOutcome", "ReasonCode"]
+__all__ = ["JobOutcome", "QueueManager", "ReasonCode", "container_of"]

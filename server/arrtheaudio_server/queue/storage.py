@@ -51,7 +51,14 @@ from arrtheaudio_server.queue.domain import (
     WebhookInfo,
 )
 from arrtheaudio_server.queue.engine import Engines
-from arrtheaudio_server.queue.models import ACTIVE_SQL, BATCHES, JOBS, LIFETIME_STATS, METADATA_CACHE, WEBHOOKS
+from arrtheaudio_server.queue.models import (
+    ACTIVE_SQL,
+    BATCHES,
+    JOBS,
+    LIFETIME_STATS,
+    METADATA_CACHE,
+    WEBHOOKS,
+)
 
 J = JOBS
 _NOTIFY_MAX_JOBS = 100
@@ -460,7 +467,7 @@ class QueueStorage:
                 set_={name: LIFETIME_STATS.c[name] + stmt.excluded[name] for name in agg})
             await conn.execute(stmt)
         for batch_id in sorted(batch_ids):
-            still_active = (
+            still_active: Any = (
                 select(literal_column("1")).select_from(J)
                 .where(J.c.batch_id == batch_id, J.c.status.in_([s.value for s in ACTIVE_STATUSES])))
             done = await conn.execute(
@@ -633,8 +640,8 @@ class QueueStorage:
     async def counts(self, *conditions: Any, conn: AsyncConnection | None = None) -> Counts:
         if conn is not None:
             return _counts(await conn.execute(self.counts_query(*conditions)))
-        async with self.engines.read() as conn:
-            return _counts(await conn.execute(self.counts_query(*conditions)))
+        async with self.engines.read() as own:
+            return _counts(await own.execute(self.counts_query(*conditions)))
 
     def next_jobs_query(self, limit: int) -> Any:
         return select(J).where(J.c.status == JobStatus.QUEUED.value).order_by(*claims.claim_order()).limit(limit)

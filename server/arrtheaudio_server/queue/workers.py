@@ -32,7 +32,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import structlog
 
@@ -167,6 +167,13 @@ class WorkerPool:
                 continue
             try:
                 await self.run(claimed, worker_id)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - e.g. the database went away mid-job
+                # The worker lives on; the job keeps its lease until it expires and recovery
+                # runs it again (a re-run of a finished edit is a harmless "already correct").
+                log.error("queue.worker_error", worker=worker_id, job_id=claimed.job.job_id, error=repr(exc))
+                await self._idle()
             finally:
                 if holds_mp4:
                     self._mp4_reserved -= 1
@@ -288,7 +295,8 @@ class WorkerPool:
     def decide(self, job: Job, result: ProcessResult, *, inline: bool = False) -> JobOutcome:
         if result.reason_code == ReasonCode.INSUFFICIENT_SPACE:
             return self._wait_for_space(result.reason, inline=inline)
-        common = dict(reason=result.reason, reason_code=result.reason_code.value, container=result.container)
+        common: dict[str, Any] = {"reason": result.reason, "reason_code": result.reason_code.value,
+                                  "container": result.container}
         if (result.status == ResultStatus.FAILED and result.reason_code.retryable
                 and job.attempts <= self.settings.retry_attempts):
             return JobOutcome(
