@@ -120,6 +120,7 @@ async def test_every_state_change_is_published(manager_factory: Any, media_root:
 
 
 @pytest.mark.postgres
+@pytest.mark.parametrize("storage_url", ["postgres"], indirect=True)
 async def test_two_instances_share_one_postgres_queue(manager_factory: Any, media_root: Path, pg_url: str) -> None:
     one, two = FakePipeline(), FakePipeline()
     a = await manager_factory(one, url=pg_url, worker_count=4, instance_id="inst-a")
@@ -140,6 +141,7 @@ async def test_two_instances_share_one_postgres_queue(manager_factory: Any, medi
 
 
 @pytest.mark.postgres
+@pytest.mark.parametrize("storage_url", ["postgres"], indirect=True)
 async def test_cancel_reaches_a_job_running_on_another_instance(manager_factory: Any, media_root: Path,
                                                                  pg_url: str) -> None:
     pipeline = FakePipeline(gate=asyncio.Event())
