@@ -109,6 +109,8 @@ def parse_arr_webhook(kind: ArrKind, raw: bytes) -> ArrWebhook:
         data: Any = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise PayloadError("body", f"body is not valid JSON: {exc}") from exc
+    except RecursionError as exc:  # e.g. "[[[[...]]]]" a thousand deep: hostile, not an internal error
+        raise PayloadError("body", "body is nested too deeply to be a Sonarr/Radarr webhook") from exc
     if not isinstance(data, dict):
         raise PayloadError("body", "body must be a JSON object")
     try:
