@@ -44,7 +44,7 @@ def test_readme_http_and_grpc_examples_run(stack: Stack, tmp_path: Path) -> None
     out = result.stdout
     assert "Test received" in out
     watch_lines = [json.loads(line) for line in out.splitlines() if line.startswith('{"sequence"')]
-    assert watch_lines and watch_lines[-1]["final"] is True
+    assert watch_lines and watch_lines[-1]["final"] is True, out
     assert watch_lines[-1]["job"]["status"] == "JOB_STATUS_COMPLETED"
     assert '"workers"' in out and '"lifetime"' in out
     # grpcurl's stream: the finished job's single final snapshot
