@@ -262,6 +262,39 @@ def machine() -> dict[str, Any]:
     }
 
 
+def cpu_seconds(pid: int, *, children: bool = False) -> float:
+    """CPU time (user + system) a process used so far; ``children`` adds its reaped children (tools)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    ticks = int(fields[11]) + int(fields[12])  # utime, stime
+    if children:
+        ticks += int(fields[13]) + int(fields[14])  # cutime, cstime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+class CpuMeter:
+    """Share of one core a process used between ``start()`` and ``stop()`` (1.0 = one full core)."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.used = self.util = self.tools = 0.0
+
+    def start(self) -> CpuMeter:
+        self._wall = time.perf_counter()
+        self._own = cpu_seconds(self.pid)
+        self._all = cpu_seconds(self.pid, children=True)
+        return self
+
+    def stop(self) -> dict[str, float]:
+        wall = time.perf_counter() - self._wall
+        self.used = cpu_seconds(self.pid) - self._own
+        self.tools = cpu_seconds(self.pid, children=True) - self._all - self.used
+        self.util = self.used / wall if wall else 0.0
+        return {"cpu_s": round(self.used, 3), "cores_used": round(self.util, 3), "tool_cpu_s": round(self.tools, 3)}
+
+
 def say(message: str = "") -> None:
     """A human-readable line (never starts with '{', so the JSON line stays the only one)."""
     print(message if not message.startswith("{") else " " + message, flush=True)

@@ -21,7 +21,13 @@ from typing import Any
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import grpc  # noqa: E402
+from grpc_health.v1 import health_pb2_grpc  # noqa: E402
+
+from arrtheaudio import Client  # noqa: E402
 from bench._harness import (  # noqa: E402
+    API_KEY,
+    CpuMeter,
     Deadline,
     base_parser,
     copy_to,
@@ -38,6 +44,9 @@ from bench._harness import (  # noqa: E402
 
 TARGET_P95_MS = 15.0
 RPCS = ("GetQueue", "GetStats", "GetJob", "ListJobs")
+# A control, not a target: grpc.health.v1 Check is answered from memory (no database, no
+# queue), so its latency under load is what the machine's CPU contention alone costs.
+CONTROL = "HealthCheck"
 
 
 def wait_batch(client: Any, batch_id: str, timeout: float) -> Any:
@@ -47,16 +56,18 @@ def wait_batch(client: Any, batch_id: str, timeout: float) -> Any:
     raise RuntimeError("batch stream ended without a final event")
 
 
-def measure(client: Any, job_ids: list[str], calls: int, deadline: Deadline, workers: int,
+def measure(client: Any, health: Any, job_ids: list[str], calls: int, deadline: Deadline, workers: int,
             stop: Any = None) -> tuple[dict[str, list[float]], int, int]:
-    """``calls`` rounds of the four RPCs; returns samples per RPC and (busy, seen) worker samples."""
+    """``calls`` rounds of the four RPCs and the control; returns samples per RPC and (busy, seen) worker samples."""
     rng = random.Random(7)
-    samples: dict[str, list[float]] = {name: [] for name in RPCS}
+    from grpc_health.v1 import health_pb2
+
+    samples: dict[str, list[float]] = {name: [] for name in (*RPCS, CONTROL)}
     busy = seen = 0
     for _ in range(calls):
         if deadline.expired() or (stop is not None and stop()):
             break
-        for name in RPCS:
+        for name in (*RPCS, CONTROL):
             start = time.perf_counter()
             if name == "GetQueue":
                 reply = client.get_queue()
@@ -65,6 +76,9 @@ def measure(client: Any, job_ids: list[str], calls: int, deadline: Deadline, wor
                 busy += reply.workers.active >= workers
             elif name == "GetStats":
                 client.get_stats()
+                took = time.perf_counter() - start
+            elif name == CONTROL:
+                health.Check(health_pb2.HealthCheckRequest(), timeout=30)
                 took = time.perf_counter() - start
             elif name == "GetJob":
                 client.get_job(rng.choice(job_ids))
@@ -94,14 +108,16 @@ def main(argv: list[str] | None = None) -> int:
             copy_to(template, library_paths(stack.media_root / "history", args.history, "mkv"))
             copy_to(template, library_paths(stack.media_root / "load", args.load_files, "mkv"))
             say(f"api-latency: {args.calls} rounds of {', '.join(RPCS)}; {args.workers} workers, {args.db}")
-            with stack.client(timeout=60) as client:
+            channel = grpc.insecure_channel(stack.target)  # one connection for the API and the control
+            health = health_pb2_grpc.HealthStub(channel)
+            with Client(stack.target, api_key=API_KEY, timeout=60, channel=channel) as client:
                 history = client.start_batch(str(stack.media_root / "history"))
                 wait_batch(client, history.batch_id, 300)
                 job_ids = [job.job_id for job in client.iter_batch_jobs(history.batch_id)]
                 say(f"  history: {len(job_ids)} finished jobs")
                 client.get_queue(), client.get_stats()  # warm the channel
 
-                idle, _busy, _seen = measure(client, job_ids, args.calls, Deadline(args.max_seconds), args.workers)
+                idle, _busy, _seen = measure(client, health, job_ids, args.calls, Deadline(args.max_seconds), args.workers)
 
                 load = client.start_batch(str(stack.media_root / "load"))
                 time.sleep(0.3)  # let the workers claim their first jobs
@@ -115,18 +131,24 @@ def main(argv: list[str] | None = None) -> int:
                     checks["n"] += 1  # look every 25 rounds: the check is an RPC too
                     return checks["n"] % 25 == 0 and finished()
 
+                meter = CpuMeter(stack.server.process.pid).start()  # type: ignore[union-attr]
                 with profiled(stack.server.process.pid, args.profile, "api_latency_load"):  # type: ignore[union-attr]
-                    loaded, busy, seen = measure(client, job_ids, args.calls, Deadline(args.max_seconds),
+                    loaded, busy, seen = measure(client, health, job_ids, args.calls, Deadline(args.max_seconds),
                                                  args.workers, stop=batch_done)
+                server_cpu = meter.stop()
                 client.cancel_batch(load.batch_id)
+            channel.close()
 
-        results: dict[str, Any] = {"idle": {}, "load": {}, "busy_fraction": round(busy / seen, 3) if seen else 0.0}
+        results: dict[str, Any] = {"idle": {}, "load": {}, "busy_fraction": round(busy / seen, 3) if seen else 0.0,
+                                   "server_cpu_under_load": server_cpu}
         say(f"  {'rpc':<10} {'idle p50':>9} {'idle p95':>9} {'load p50':>9} {'load p95':>9} {'load p99':>9}  (ms)")
-        for name in RPCS:
+        for name in (*RPCS, CONTROL):
             a, b = percentiles(idle[name]), percentiles(loaded[name])
             results["idle"][name], results["load"][name] = a, b
             say(f"  {name:<10} {a['p50_ms']:9.2f} {a['p95_ms']:9.2f} {b['p50_ms']:9.2f} {b['p95_ms']:9.2f} "
                 f"{b['p99_ms']:9.2f}")
+        say(f"  server process used {server_cpu['cores_used']:.2f} cores under load "
+            f"(+ {server_cpu['tool_cpu_s']:.1f} s CPU in the tools it ran)")
         say(f"  workers busy in {results['busy_fraction'] * 100:.0f}% of the load phase's GetQueue answers "
             f"({seen} samples)")
         worst = max(results["load"][name]["p95_ms"] for name in RPCS)

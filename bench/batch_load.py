@@ -37,6 +37,7 @@ if __package__ in (None, ""):
 
 from bench._harness import (  # noqa: E402
     LANGUAGE_PRIORITY,
+    CpuMeter,
     Deadline,
     base_parser,
     copy_to,
@@ -283,6 +284,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"{rounds} round(s) of {sizes}, order rotated each round (the machine is shared: noise)")
 
             seconds = {name: 0.0 for name in approaches}
+            cpu = {name: {"process": 0.0, "tools": 0.0} for name in approaches}
             per_round: list[dict[str, float]] = []
             bare_ok = 0
             pipeline_codes: dict[str, int] = {}
@@ -293,6 +295,8 @@ def main(argv: list[str] | None = None) -> int:
                     order = approaches[r % len(approaches):] + approaches[:r % len(approaches)]
                     this_round: dict[str, float] = {}
                     for name in order:
+                        pid = stack.server.process.pid if name == "service" else os.getpid()  # type: ignore[union-attr]
+                        meter = CpuMeter(pid).start()
                         if name == "bare":
                             took, ok = run_bare(sets[name, r], args.workers, args.container, args.already_correct)
                             bare_ok += ok
@@ -304,6 +308,9 @@ def main(argv: list[str] | None = None) -> int:
                             service = run_service(stack, media / f"service{r}", size, max(1.0, deadline.left))
                             services.append(service)
                             took = service["seconds"]
+                        used = meter.stop()
+                        cpu[name]["process"] += used["cpu_s"]
+                        cpu[name]["tools"] += used["tool_cpu_s"]
                         this_round[name] = took
                         seconds[name] += took
                     per_round.append(this_round)
@@ -317,6 +324,9 @@ def main(argv: list[str] | None = None) -> int:
                 say(f"  pipeline:   {pipeline_s:7.3f} s  {args.files / pipeline_s:8.1f} files/s  {pipeline_codes}")
             say(f"  service:    {service['seconds']:7.3f} s  {args.files / service['seconds']:8.1f} files/s  "
                 f"(StartBatch {service['start_batch_rpc_s'] * 1000:.1f} ms, {service['reason_codes']})")
+            for name in approaches:
+                say(f"  CPU per file, {name:<8}: Python process {1000 * cpu[name]['process'] / args.files:6.1f} ms, "
+                    f"tools {1000 * cpu[name]['tools'] / args.files:6.1f} ms")
 
             enqueue = None
             if args.enqueue_files:
@@ -343,6 +353,8 @@ def main(argv: list[str] | None = None) -> int:
             "service_over_bare_per_round": [round(x, 4) for x in round_ratios],
             "rounds": len(per_round),
             "service": {k: (round(v, 4) if isinstance(v, float) else v) for k, v in service.items()},
+            "cpu_ms_per_file": {name: {k: round(1000 * v / args.files, 2) for k, v in cpu[name].items()}
+                                for name in cpu},
             "per_file_ms": {"bare": round(1000 * bare_s / args.files, 2),
                             "pipeline": round(1000 * pipeline_s / args.files, 2) if pipeline_s else None,
                             "service": round(1000 * service["seconds"] / args.files, 2)},

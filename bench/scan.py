@@ -39,7 +39,8 @@ def _touch(path: Path, size: int) -> None:
             handle.truncate(size)  # sparse: the size is real to stat(), no disk is used
 
 
-def build_tree(root: Path, total: int, *, seasons: int = 4, episodes: int = 10) -> dict[str, int]:
+def build_tree(root: Path, total: int, *, seasons: int = 4, episodes: int = 10, sidecars: bool = True
+               ) -> dict[str, int]:
     """Create about ``total`` entries; returns how many of each kind (``wanted`` = what a scan must find)."""
     counts = {"files": 0, "wanted": 0, "excluded": 0, "too_small": 0, "other": 0}
     show = 0
@@ -64,7 +65,7 @@ def build_tree(root: Path, total: int, *, seasons: int = 4, episodes: int = 10) 
                 _touch(season_dir / f"{stem}.{ext}", EPISODE_BYTES)
                 counts["files"] += 1
                 counts["wanted"] += 1
-                for side in ("nfo", "srt"):
+                for side in ("nfo", "srt") if sidecars else ():
                     if counts["files"] < total:
                         _touch(season_dir / f"{stem}.{side}", 0)
                         counts["files"] += 1
@@ -111,6 +112,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = base_parser(__doc__.split("\n\n")[0])
     parser.add_argument("--files", type=int, default=100_000, help="entries in the tree (all kinds)")
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--no-sidecars", action="store_true",
+                        help="no .nfo/.srt beside each episode (then most entries are media files)")
     args = parser.parse_args(argv)
     if args.files < 1 or args.repeat < 1:
         parser.error("--files and --repeat must be ≥ 1")
@@ -118,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     with workdir("scan", keep=args.keep) as work:
         root = work / "library"
         start = time.perf_counter()
-        counts = build_tree(root, args.files)
+        counts = build_tree(root, args.files, sidecars=not args.no_sidecars)
         say(f"scan: built {counts['files']} files in {counts['shows']} shows in {time.perf_counter() - start:.1f} s "
             f"({counts['wanted']} to find, {counts['excluded']} excluded, {counts['too_small']} too small)")
         run_discover(root), run_find(root)  # warm-up: imports, dentry cache

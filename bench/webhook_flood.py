@@ -34,6 +34,7 @@ if __package__ in (None, ""):
 
 from bench._harness import (  # noqa: E402
     API_KEY,
+    CpuMeter,
     base_parser,
     copy_to,
     emit,
@@ -231,9 +232,14 @@ def main(argv: list[str] | None = None) -> int:
                 say(f"  3-file accept, one at a time: p50 {accept['p50_ms']:.2f} ms  p95 {accept['p95_ms']:.2f} ms  "
                     f"p99 {accept['p99_ms']:.2f} ms  ({accept_failures} failed)")
 
+            server_cpu = CpuMeter(stack.server.process.pid).start()  # type: ignore[union-attr]
+            envoy_cpu = CpuMeter(stack.envoy.process.pid).start()  # type: ignore[union-attr]
             with profiled(stack.server.process.pid, args.profile, "webhook_flood"):  # type: ignore[union-attr]
                 elapsed, results = flood(url, flood_deliveries, args.concurrency, args.client_procs,
                                          args.max_seconds)
+            cpu = {"server": server_cpu.stop(), "envoy": envoy_cpu.stop()}
+            say(f"  CPU during the flood: server {cpu['server']['cores_used']:.2f} cores (+ tools "
+                f"{cpu['server']['tool_cpu_s']:.1f} s), envoy {cpu['envoy']['cores_used']:.2f} cores")
             statuses = Counter(status for _i, status, _t, _a in results)
             by_kind = {1: [], 3: []}  # type: dict[int, list[float]]
             files_of = {d["index"]: d["files"] for d in flood_deliveries}
@@ -266,6 +272,7 @@ def main(argv: list[str] | None = None) -> int:
             "accept_latency_3_files_sequential": accept,
             "accept_failures": accept_failures,
             "db_check": check,
+            "cpu": cpu,
         }
         targets = []
         if accept_samples:

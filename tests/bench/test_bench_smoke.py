@@ -66,6 +66,8 @@ def test_batch_load_mkv(tmp_path: Path) -> None:
     assert r["files"] == 4 and r["rounds"] == 2
     assert r["bare_ok"] == 4
     assert r["pipeline_reason_codes"] == {"changed": 4}
+    assert set(r["cpu_ms_per_file"]) == {"bare", "pipeline", "service"}
+    assert r["cpu_ms_per_file"]["service"]["process"] > 0
     service = r["service"]
     assert service["jobs"] == service["total"] == service["success"] == service["track_changes"] == 4
     assert service["batches"] == 2 and service["failed"] == 0
@@ -109,6 +111,7 @@ def test_webhook_flood(tmp_path: Path) -> None:
     lost = next(t for t in data["targets"] if t["name"] == "lost + duplicated jobs")
     assert lost["met"] is True and lost["measured"] == 0
     _positive(r["requests_per_s"])
+    assert r["cpu"]["server"]["cpu_s"] > 0
 
 
 def test_api_latency(tmp_path: Path) -> None:
@@ -118,7 +121,9 @@ def test_api_latency(tmp_path: Path) -> None:
         assert r["idle"][rpc]["n"] == 10
         assert 1 <= r["load"][rpc]["n"] <= 10
         assert 0 < r["idle"][rpc]["p50_ms"] <= r["idle"][rpc]["p95_ms"] <= r["idle"][rpc]["max_ms"]
+    assert r["idle"]["HealthCheck"]["n"] == 10  # the no-database control
     assert 0.0 <= r["busy_fraction"] <= 1.0
+    assert r["server_cpu_under_load"]["cpu_s"] >= 0
 
 
 def test_scan(tmp_path: Path) -> None:
@@ -129,6 +134,16 @@ def test_scan(tmp_path: Path) -> None:
     assert r["found_discover"] == r["found_find"] == r["tree"]["wanted"] > 0
     assert len(r["discover_ms"]["all"]) == len(r["find_ms"]["all"]) == 2
     _positive(r["discover_over_find"])
+    # What the tree holds and what a scan must find agree with the filters.
+    tree = r["tree"]
+    assert tree["wanted"] + tree["excluded"] + tree["too_small"] + tree["other"] == tree["files"]
+    assert tree["excluded"] > 0 and tree["too_small"] > 0
+
+
+def test_scan_without_sidecars(tmp_path: Path) -> None:
+    r = run_bench("scan", tmp_path, "--files", "500", "--repeat", "1", "--no-sidecars")["results"]
+    assert r["tree"]["other"] < r["tree"]["wanted"]
+    assert r["same_files"] is True and r["found_discover"] == r["tree"]["wanted"]
 
 
 def test_mp4_remux(tmp_path: Path) -> None:
