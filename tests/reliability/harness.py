@@ -63,7 +63,7 @@ SIZES = (
           flood_files=1000, fuzz_examples=2000, db_files=300)
     if FULL else
     Sizes(crash_files=240, crash_kills=8, multi_jobs=2000, multi_instances=3, flood_webhooks=1000,
-          flood_files=150, fuzz_examples=200, db_files=120)
+          flood_files=250, fuzz_examples=400, db_files=120)
 )
 
 # Every generated file has a Japanese track; the server prefers Japanese, so afterwards the

@@ -128,6 +128,8 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
     envoy.start()
     canaries = {p: fingerprint(p) for p in outside.iterdir()}
     watch = Inotify(outside)
+    (outside / "passwd.txt").read_bytes()  # the watch must see a plain read, or its silence means nothing
+    assert any(mask & IN_OPEN for mask, _ in watch.events()), "inotify does not report opens here"
     http = httpx.Client(timeout=60)
     tgt = Target(server=server, base_url=envoy.base_url, root=root, outside=outside,
                  db=Database(sqlite_path=server.config_path.parent / "arrtheaudio.db"), http=http)
