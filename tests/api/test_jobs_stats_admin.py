@@ -3,9 +3,12 @@ ordering checks, cancellation, statistics after real processing, cleanup."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import grpc
 import pytest
 from arrtheaudio.v1 import admin_service_pb2, common_pb2, job_service_pb2, stats_service_pb2
+from google.protobuf import timestamp_pb2
 
 from tests.api.conftest import AUTH, Api, ApiFactory, violations
 from tests.support.arr_library import fixture_bytes
@@ -154,7 +157,50 @@ async def test_get_health_reports_storage(api: Api) -> None:
     assert reply.status == "SERVING" and reply.storage == "sqlite" and reply.version
 
 
-async def test_get_job_stats_is_unimplemented_until_the_queue_offers_it(api: Api) -> None:
+async def test_get_job_stats_after_real_processing(api: Api) -> None:
+    season = await api.sonarr(fixture_bytes("sonarr/import-complete.json"))
+    for job_id in season.job_ids:
+        await api.wait_job(job_id)
+    before_movie = timestamp_pb2.Timestamp()
+    before_movie.GetCurrentTime()
+    movie = await api.radarr(fixture_bytes("radarr/download.json"))
+    await api.wait_job(movie.job_ids[0])
+
+    def get(**kwargs: Any) -> Any:
+        return api.stats.GetJobStats(stats_service_pb2.GetJobStatsRequest(**kwargs), metadata=AUTH)
+
+    hook = await get(webhook_id=season.webhook_id)
+    assert (hook.counts.total, hook.counts.completed, hook.counts.queued) == (3, 3, 0)
+    assert (hook.outcomes.total, hook.outcomes.success, hook.outcomes.track_changes) == (3, 3, 3)
+    assert hook.outcomes.success_rate == pytest.approx(1.0) and hook.outcomes.avg_duration_ms > 0
+    assert [(c.container, c.stats.total) for c in hook.containers] == [(common_pb2.CONTAINER_MKV, 3)]
+    assert [(s.source, s.stats.total) for s in hook.sources] == [(common_pb2.SOURCE_SONARR, 3)]
+    assert [(r.reason_code, r.count) for r in hook.reasons] == [("changed", 3)]
+
+    everything = await get()
+    assert everything.counts.total == 4 and everything.outcomes.total == 4
+    assert {s.source: s.stats.total for s in everything.sources} == {common_pb2.SOURCE_SONARR: 3,
+                                                                     common_pb2.SOURCE_RADARR: 1}
+    radarr = await get(source=common_pb2.SOURCE_RADARR, container=common_pb2.CONTAINER_MKV)
+    assert radarr.counts.total == 1 and radarr.reasons[0].count == 1
+    recent = await get(created_after=before_movie)
+    assert recent.counts.total == 1 and [s.source for s in recent.sources] == [common_pb2.SOURCE_RADARR]
+    nothing = await get(batch_id="no-such-batch")
+    assert nothing.counts.total == 0 and nothing.outcomes.total == 0 and not nothing.reasons
+    assert not nothing.containers and not nothing.sources
+
+
+async def test_get_job_stats_validation(api: Api) -> None:
     with pytest.raises(grpc.aio.AioRpcError) as caught:
-        await api.stats.GetJobStats(stats_service_pb2.GetJobStatsRequest(), metadata=AUTH)
-    assert caught.value.code() == grpc.StatusCode.UNIMPLEMENTED
+        await api.stats.GetJobStats(stats_service_pb2.GetJobStatsRequest(
+            batch_id="../etc", webhook_id="x" * 200, source=42, container=9,
+            created_after=timestamp_pb2.Timestamp(seconds=10**12)), metadata=AUTH)
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert set(violations(caught.value)) == {"batch_id", "webhook_id", "source", "container", "created_after"}
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await api.stats.GetJobStats(stats_service_pb2.GetJobStatsRequest(
+            created_after=timestamp_pb2.Timestamp(seconds=0, nanos=-1)), metadata=AUTH)
+    assert violations(caught.value).keys() == {"created_after"}
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await api.stats.GetJobStats(stats_service_pb2.GetJobStatsRequest())
+    assert caught.value.code() == grpc.StatusCode.UNAUTHENTICATED

@@ -109,6 +109,11 @@ def test_cli_batch_start_watch_changes_the_files(server: ServerProcess, media: P
     with Client(server.target, api_key=server.api_key) as client:
         jobs = list(client.iter_batch_jobs(batch_id, page_size=1))
         assert len(jobs) == 2 and all(job.track_changed for job in jobs)
+        job_stats = client.get_job_stats(batch_id=batch_id, container="mkv")
+        assert (job_stats.counts.total, job_stats.counts.completed) == (2, 2)
+        assert (job_stats.outcomes.success, job_stats.outcomes.track_changes) == (2, 2)
+        assert [(r.reason_code, r.count) for r in job_stats.reasons] == [("changed", 2)]
+        assert [s.source for s in job_stats.sources] == [common_pb2.SOURCE_MANUAL]
         with pytest.raises(FailedPrecondition):
             client.cancel_job(jobs[0].job_id)
     code, _, err = _cli(server, "jobs", "cancel", jobs[0].job_id)

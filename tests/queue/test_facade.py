@@ -17,7 +17,7 @@ from tests.queue.conftest import FakePipeline, touch, wait_for, wait_terminal
 
 def test_manager_implements_every_facade_member_with_the_same_parameters() -> None:
     members = [name for name in vars(QueueFacade) if not name.startswith("_")]
-    assert "enqueue_webhook" in members and "subscribe" in members
+    assert {"enqueue_webhook", "subscribe", "job_stats", "list_batches"} <= set(members)
     for name in members:
         wanted, have = getattr(QueueFacade, name), getattr(QueueManager, name)
         if isinstance(wanted, property):

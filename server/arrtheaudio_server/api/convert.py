@@ -191,6 +191,20 @@ def source_stats_to_pb(per_source: dict[str, d.PeriodStats]) -> list[stats_servi
     return out
 
 
+def reasons_to_pb(reasons: tuple[d.ReasonCount, ...]) -> list[stats_service_pb2.ReasonCount]:
+    return [stats_service_pb2.ReasonCount(reason_code=r.reason_code, count=r.count) for r in reasons]
+
+
+def job_stats_to_pb(stats: d.JobStats) -> stats_service_pb2.GetJobStatsResponse:
+    return stats_service_pb2.GetJobStatsResponse(
+        counts=counts_to_pb(stats.counts),
+        outcomes=period_to_pb(stats.outcomes),
+        containers=container_stats_to_pb(stats.per_container),
+        sources=source_stats_to_pb(stats.per_source),
+        reasons=reasons_to_pb(stats.reasons),
+    )
+
+
 def batch_progress_to_pb(info: d.BatchInfo) -> batch_service_pb2.BatchProgress:
     counts = info.counts
     done = info.status in TERMINAL_BATCH_STATUSES and counts.finished == counts.total

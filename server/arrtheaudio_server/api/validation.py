@@ -7,7 +7,10 @@ field violation) so the caller learns which field to fix; none of them touches t
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import TypeVar
+
+from google.protobuf.timestamp_pb2 import Timestamp
 
 from arrtheaudio_server.api.errors import ApiError, FieldViolation, invalid, invalid_fields
 
@@ -16,6 +19,9 @@ T = TypeVar("T")
 MAX_PAGE = 100
 ORDER_FIELDS = ("created_at", "completed_at", "priority", "duration_ms")
 MAX_ID_LENGTH = 128
+# The range RFC 3339 (and so the JSON mapping and Python's datetime) can express.
+_MIN_SECONDS = -62135596800  # 0001-01-01T00:00:00Z
+_MAX_SECONDS = 253402300799  # 9999-12-31T23:59:59Z
 
 
 def require_id(value: str, field: str) -> str:
@@ -25,6 +31,18 @@ def require_id(value: str, field: str) -> str:
     if len(value) > MAX_ID_LENGTH or any(ch in value for ch in "/\\\x00"):
         raise invalid(field, "is not a valid id")
     return value
+
+
+def optional_id(value: str, field: str) -> str | None:
+    """An id used as a filter: empty means "no filter", anything else is checked like ``require_id``."""
+    return require_id(value, field) if value.strip() else None
+
+
+def instant(stamp: Timestamp, field: str) -> datetime:
+    """An aware UTC datetime from a Timestamp a gRPC client may have filled with anything."""
+    if not _MIN_SECONDS <= stamp.seconds <= _MAX_SECONDS or not 0 <= stamp.nanos < 1_000_000_000:
+        raise invalid(field, "is not a valid timestamp (years 1 to 9999, nanos 0 to 999999999)")
+    return stamp.ToDatetime(tzinfo=UTC)
 
 
 def page(limit: int, offset: int, *, default: int = 50, limit_field: str = "limit",
@@ -60,4 +78,4 @@ def enum_value(value: int, known: Mapping[int, T], field: str) -> T | None:
     return known[value]
 
 
-__all__ = ["MAX_PAGE", "ApiError", "enum_value", "order_by", "page", "require_id"]
+__all__ = ["MAX_PAGE", "ApiError", "enum_value", "instant", "optional_id", "order_by", "page", "require_id"]

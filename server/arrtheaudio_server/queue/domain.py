@@ -196,6 +196,29 @@ class Stats:
 
 
 @dataclass(frozen=True, slots=True)
+class ReasonCount:
+    reason_code: str
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class JobStats:
+    """Figures over the jobs matching a filter (GetJobStats), every one aggregated by the database.
+
+    ``counts``: the matching jobs by status; ``outcomes`` and the per-container/per-source
+    figures: the matching jobs that finished with a result (cancelled jobs have none);
+    ``reasons``: reason codes of the matching terminal jobs, most frequent first.
+    Jobs whose container is not known yet are counted under ``"unknown"``, as the lifetime totals do.
+    """
+
+    counts: Counts
+    outcomes: PeriodStats
+    per_container: dict[str, PeriodStats] = field(default_factory=dict)
+    per_source: dict[str, PeriodStats] = field(default_factory=dict)
+    reasons: tuple[ReasonCount, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class JobFilter:
     status: JobStatus | None = None
     webhook_id: str | None = None

@@ -9,9 +9,11 @@ the plain values of :mod:`arrtheaudio_server.queue.domain` and raises only the
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
+from arrtheaudio_server.media.result import Container
 from arrtheaudio_server.metadata.hints import MediaHints
 from arrtheaudio_server.queue.domain import (
     BatchInfo,
@@ -21,6 +23,7 @@ from arrtheaudio_server.queue.domain import (
     EnqueuedJob,
     Job,
     JobFilter,
+    JobStats,
     JobStatus,
     QueueEvent,
     QueueSnapshot,
@@ -91,6 +94,21 @@ class QueueFacade(Protocol):
     async def queue_snapshot(self, *, next_limit: int = 10) -> QueueSnapshot: ...
 
     async def stats(self) -> Stats: ...
+
+    async def job_stats(
+        self,
+        *,
+        batch_id: str | None = None,
+        webhook_id: str | None = None,
+        source: Source | None = None,
+        container: Container | None = None,
+        created_after: datetime | None = None,
+    ) -> JobStats:
+        """Figures over the jobs matching every given filter (None matches everything).
+
+        Aggregated by the database (GROUP BY over the filter's index), never by loading jobs.
+        """
+        ...
 
     async def cleanup(
         self, *, older_than_days: float | None = None, statuses: Sequence[JobStatus] | None = None

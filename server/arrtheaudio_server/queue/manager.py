@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol, Self
 
@@ -38,6 +39,7 @@ from arrtheaudio_server.queue.domain import (
     EnqueuedJob,
     Job,
     JobFilter,
+    JobStats,
     JobStatus,
     NotFound,
     Priority,
@@ -362,6 +364,12 @@ class QueueManager:
         return Stats(queue=counts, workers_total=self.processing.worker_count,
                      workers_active=len(self.pool.running), today=today, lifetime=lifetime,
                      per_container=per_container, per_source=per_source)
+
+    async def job_stats(self, *, batch_id: str | None = None, webhook_id: str | None = None,
+                        source: Source | None = None, container: Container | None = None,
+                        created_after: datetime | None = None) -> JobStats:
+        return await self.storage.job_stats(batch_id=batch_id, webhook_id=webhook_id, source=source,
+                                            container=container, created_after=created_after)
 
     async def healthy(self) -> bool:
         return await self.storage.ping()

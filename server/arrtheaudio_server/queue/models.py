@@ -105,6 +105,8 @@ Index("ix_jobs_priority_seq", _jobs.c.priority.desc(), _jobs.c.seq)
 # Retention, "today" and lists by completion/duration.
 Index("ix_jobs_completed", _jobs.c.completed_at)
 Index("ix_jobs_duration", _jobs.c.duration_ms)
+# Statistics over the jobs created since a moment (GetJobStats' created_after).
+Index("ix_jobs_created", _jobs.c.created_at)
 
 class BatchRow(SQLModel, table=True):
     __tablename__ = "batches"

@@ -41,12 +41,14 @@ from arrtheaudio_server.queue.domain import (
     InvalidRequest,
     Job,
     JobFilter,
+    JobStats,
     JobStatus,
     NotFound,
     PeriodStats,
     Priority,
     QueueEvent,
     QueueFull,
+    ReasonCount,
     Source,
     WebhookInfo,
 )
@@ -218,8 +220,11 @@ class QueueStorage:
             if self.dialect == "postgresql":
                 # Two instances starting together must not race on CREATE TABLE.
                 await conn.execute(text("SELECT pg_advisory_xact_lock(74657231)"))
-            await conn.run_sync(SQLModel.metadata.create_all, tables=[
-                JOBS, BATCHES, WEBHOOKS, METADATA_CACHE, LIFETIME_STATS])
+            tables = [JOBS, BATCHES, WEBHOOKS, METADATA_CACHE, LIFETIME_STATS]
+            await conn.run_sync(SQLModel.metadata.create_all, tables=tables)
+            # create_all builds indexes only with a new table: an index added in a later
+            # version must also reach a database made by an earlier one.
+            await conn.run_sync(_create_missing_indexes, tables)
 
     async def close(self) -> None:
         await self.engines.dispose()
@@ -736,6 +741,66 @@ class QueueStorage:
         return (_totals(overall), {r[0]: _totals(r[1:]) for r in by_container},
                 {r[0]: _totals(r[1:]) for r in by_source})
 
+    @staticmethod
+    def job_stats_conditions(*, batch_id: str | None = None, webhook_id: str | None = None,
+                             source: Source | None = None, container: Container | None = None,
+                             created_after: datetime | None = None) -> list[Any]:
+        conditions: list[Any] = []
+        if batch_id:
+            conditions.append(J.c.batch_id == batch_id)
+        if webhook_id:
+            conditions.append(J.c.webhook_id == webhook_id)
+        if source is not None:
+            conditions.append(J.c.source == Source(source).value)
+        if container is not None:
+            conditions.append(J.c.container == Container(container).value)
+        if created_after is not None:
+            conditions.append(J.c.created_at >= created_after)
+        return conditions
+
+    @staticmethod
+    def job_stats_query(*conditions: Any) -> Any:
+        """One row per (status, result, container, source, reason_code): a few dozen rows at
+        most, whatever the number of jobs; everything GetJobStats shows is folded from them.
+
+        The GROUP BY starts with reason_code, which no index leads with: grouped by an indexed
+        column first, SQLite would rather walk that whole index (rows in group order) than
+        search the filter's own index.
+        """
+        return (select(J.c.status, J.c.result, J.c.container, J.c.source, J.c.reason_code, func.count(),
+                       func.sum(cast(J.c.track_changed, Integer)), func.sum(J.c.duration_ms))
+                .where(*conditions)
+                .group_by(J.c.reason_code, J.c.status, J.c.result, J.c.container, J.c.source))
+
+    async def job_stats(self, *, batch_id: str | None = None, webhook_id: str | None = None,
+                        source: Source | None = None, container: Container | None = None,
+                        created_after: datetime | None = None) -> JobStats:
+        """Figures over the matching jobs, aggregated by the database (no job row is loaded).
+
+        One statement, so the counts, outcomes and reasons agree with each other.
+        """
+        conditions = self.job_stats_conditions(batch_id=batch_id, webhook_id=webhook_id, source=source,
+                                               container=container, created_after=created_after)
+        async with self.engines.read() as conn:
+            groups = [(status, result, container_ or "unknown", source_, reason, int(n), int(changed or 0),
+                       int(duration or 0))
+                      for status, result, container_, source_, reason, n, changed, duration
+                      in await conn.execute(self.job_stats_query(*conditions))]
+        finished = [(g[1], g[2], g[3], g[5], g[6], g[7]) for g in groups if g[1]]
+        reasons: dict[str, int] = {}
+        for status, _result, _container, _source, reason, n, _changed, _duration in groups:
+            # A retried job keeps its last failure's reason while queued again: only final reasons count.
+            if reason and JobStatus(status) in TERMINAL_STATUSES:
+                reasons[reason] = reasons.get(reason, 0) + n
+        return JobStats(
+            counts=_counts((g[0], g[1], g[5], g[6]) for g in groups),
+            outcomes=_period(_by_result(finished, lambda row: "all").get("all", [])),
+            per_container={key: _period(rows) for key, rows in _by_result(finished, lambda row: row[1]).items()},
+            per_source={key: _period(rows) for key, rows in _by_result(finished, lambda row: row[2]).items()},
+            reasons=tuple(ReasonCount(reason_code=code, count=n)
+                          for code, n in sorted(reasons.items(), key=lambda item: (-item[1], item[0]))),
+        )
+
     # --- retention ----------------------------------------------------------------------
 
     async def cleanup(self, rules: Sequence[tuple[Sequence[JobStatus], datetime]],
@@ -786,6 +851,25 @@ class QueueStorage:
             await conn.execute(stmt)
             # Expired entries go while we are here (cheap: bounded by what expired).
             await conn.execute(delete(METADATA_CACHE).where(METADATA_CACHE.c.expires_at <= utcnow()))
+
+
+def _create_missing_indexes(conn: Any, tables: Sequence[Any]) -> None:
+    for table in tables:
+        for index in table.indexes:
+            index.create(conn, checkfirst=True)
+
+
+def _by_result(rows: Sequence[tuple[str, str, str, int, int, int]], key: Any
+               ) -> dict[str, list[tuple[str, int, int, int]]]:
+    """``(result, container, source, n, changed, duration)`` rows summed per ``key`` and result,
+    in the ``(result, n, changed, duration)`` shape that :func:`_period` folds."""
+    sums: dict[str, dict[str, list[int]]] = {}
+    for row in rows:
+        per_result = sums.setdefault(key(row), {}).setdefault(row[0], [0, 0, 0])
+        for i, value in enumerate(row[3:]):
+            per_result[i] += value
+    return {name: [(result, n, changed, duration) for result, (n, changed, duration) in by_result.items()]
+            for name, by_result in sums.items()}
 
 
 def _period(rows: Sequence[tuple[str, int, int | None, int | None]]) -> PeriodStats:
