@@ -42,6 +42,12 @@ async def test_batch_processes_every_file(api_factory: ApiFactory) -> None:
     assert all(j.source == common_pb2.SOURCE_MANUAL for j in got.jobs)
     listed = await api.batches.ListBatches(batch_service_pb2.ListBatchesRequest(), metadata=AUTH)
     assert [b.batch_id for b in listed.batches] == [started.batch_id] and listed.total_size == 1
+    done = await api.batches.ListBatches(
+        batch_service_pb2.ListBatchesRequest(status=common_pb2.BATCH_STATUS_COMPLETED), metadata=AUTH)
+    assert [b.batch_id for b in done.batches] == [started.batch_id] and done.total_size == 1
+    running = await api.batches.ListBatches(
+        batch_service_pb2.ListBatchesRequest(status=common_pb2.BATCH_STATUS_RUNNING), metadata=AUTH)
+    assert not running.batches and running.total_size == 0
 
 
 async def test_dry_run_changes_nothing(api_factory: ApiFactory) -> None:
@@ -122,6 +128,9 @@ async def test_unknown_batch_ids_and_paging_checks(api: Api) -> None:
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await api.batches.ListBatches(batch_service_pb2.ListBatchesRequest(limit=500), metadata=AUTH)
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "limit" in violations(caught.value)
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await api.batches.ListBatches(batch_service_pb2.ListBatchesRequest(status=42), metadata=AUTH)
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "status" in violations(caught.value)
 
 
 async def test_other_rpcs_answer_while_a_batch_scans(api: Api) -> None:

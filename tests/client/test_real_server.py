@@ -114,6 +114,10 @@ def test_cli_batch_start_watch_changes_the_files(server: ServerProcess, media: P
         assert (job_stats.outcomes.success, job_stats.outcomes.track_changes) == (2, 2)
         assert [(r.reason_code, r.count) for r in job_stats.reasons] == [("changed", 2)]
         assert [s.source for s in job_stats.sources] == [common_pb2.SOURCE_MANUAL]
+        completed = client.list_batches(status="completed")
+        assert batch_id in [b.batch_id for b in completed.batches]
+        assert all(b.status == common_pb2.BATCH_STATUS_COMPLETED for b in completed.batches)
+        assert batch_id not in [b.batch_id for b in client.list_batches(status="running").batches]
         with pytest.raises(FailedPrecondition):
             client.cancel_job(jobs[0].job_id)
     code, _, err = _cli(server, "jobs", "cancel", jobs[0].job_id)

@@ -135,6 +135,19 @@ def test_get_job_stats_over_grpc_through_envoy_reaches_the_server(stack: Any, me
     assert [(r.reason_code, r.count) for r in reply.reasons] == [("dry_run", 2)]
 
 
+def test_list_batches_by_status_through_envoy(stack: Any, media: Path) -> None:
+    _server, envoy = stack
+    batch_id = _finished_dry_run_batch(envoy, media)
+    done = httpx.get(f"{envoy.base_url}/batch", params={"status": "BATCH_STATUS_COMPLETED"}, headers=KEY,
+                     timeout=10)
+    assert done.status_code == 200, done.text
+    assert batch_id in [b["batch_id"] for b in done.json()["batches"]]
+    assert {b["status"] for b in done.json()["batches"]} == {"BATCH_STATUS_COMPLETED"}
+    running = httpx.get(f"{envoy.base_url}/batch", params={"status": "BATCH_STATUS_RUNNING"}, headers=KEY,
+                        timeout=10).json()
+    assert running["batches"] == [] and running["total_size"] == 0
+
+
 def test_grpcurl_lists_every_service_through_envoy(stack) -> None:
     _server, envoy = stack
     result = subprocess.run([tool("grpcurl"), "-plaintext", envoy.grpc_target, "list"],

@@ -116,15 +116,7 @@ class BatchServicer(batch_service_pb2_grpc.BatchServiceServicer):
                           ) -> batch_service_pb2.ListBatchesResponse:
         limit, offset = page(request.limit, request.offset)
         status = enum_value(request.status, convert.BATCH_STATUS_FROM_PB, "status")
-        if status is None:
-            batches, total = await self._queue.list_batches(limit=limit, offset=offset)
-        else:
-            try:
-                batches, total = await self._queue.list_batches(  # type: ignore[call-arg]
-                    limit=limit, offset=offset, status=status)
-            except TypeError as exc:  # the queue cannot filter by status yet
-                raise ApiError(grpc.StatusCode.UNIMPLEMENTED, "filtering batches by status is not supported yet"
-                               ) from exc
+        batches, total = await self._queue.list_batches(limit=limit, offset=offset, status=status)
         return batch_service_pb2.ListBatchesResponse(
             batches=[convert.batch_to_pb(info) for info in batches], total_size=total
         )

@@ -18,6 +18,7 @@ from arrtheaudio_server.metadata.hints import MediaHints
 from arrtheaudio_server.queue.domain import (
     BatchInfo,
     BatchRequest,
+    BatchStatus,
     CleanupResult,
     Counts,
     EnqueuedJob,
@@ -77,7 +78,11 @@ class QueueFacade(Protocol):
         """The batch, one page of its jobs (by path), and the total number of its jobs."""
         ...
 
-    async def list_batches(self, *, limit: int = 50, offset: int = 0) -> tuple[list[BatchInfo], int]: ...
+    async def list_batches(
+        self, *, limit: int = 50, offset: int = 0, status: BatchStatus | None = None
+    ) -> tuple[list[BatchInfo], int]:
+        """Newest first; ``status`` keeps only the batches in that state. Also returns how many match."""
+        ...
 
     async def cancel_batch(self, batch_id: str) -> tuple[BatchInfo, int]:
         """Cancel the batch's queued/waiting jobs (running ones finish); returns how many were cancelled."""

@@ -34,6 +34,7 @@ from arrtheaudio_server.queue.discovery import discover, extensions_for, validat
 from arrtheaudio_server.queue.domain import (
     BatchInfo,
     BatchRequest,
+    BatchStatus,
     CleanupResult,
     Counts,
     EnqueuedJob,
@@ -342,8 +343,9 @@ class QueueManager:
     async def get_batch(self, batch_id: str, *, limit: int = 100, offset: int = 0) -> tuple[BatchInfo, list[Job], int]:
         return await self.storage.get_batch(batch_id, limit=limit, offset=offset)
 
-    async def list_batches(self, *, limit: int = 50, offset: int = 0) -> tuple[list[BatchInfo], int]:
-        return await self.storage.list_batches(limit=limit, offset=offset)
+    async def list_batches(self, *, limit: int = 50, offset: int = 0,
+                           status: BatchStatus | None = None) -> tuple[list[BatchInfo], int]:
+        return await self.storage.list_batches(limit=limit, offset=offset, status=status)
 
     async def get_job(self, job_id: str) -> Job:
         return await self.storage.get_job(job_id)

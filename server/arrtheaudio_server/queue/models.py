@@ -129,6 +129,8 @@ class BatchRow(SQLModel, table=True):
 
 _batches = BatchRow.__table__  # type: ignore[attr-defined]
 Index("ix_batches_created", _batches.c.created_at)
+# ListBatches filtered by status, newest first.
+Index("ix_batches_status_created", _batches.c.status, _batches.c.created_at)
 Index("ix_batches_path_status", _batches.c.path, _batches.c.status)
 
 

@@ -690,13 +690,21 @@ class QueueStorage:
                 select(J).where(J.c.batch_id == batch_id).order_by(J.c.seq).limit(limit).offset(offset))]
         return info, jobs, info.counts.total
 
-    async def list_batches(self, *, limit: int = 50, offset: int = 0) -> tuple[list[BatchInfo], int]:
+    @staticmethod
+    def list_batches_query(*, limit: int = 50, offset: int = 0, status: BatchStatus | None = None) -> Any:
+        conditions = [] if status is None else [BATCHES.c.status == BatchStatus(status).value]
+        return (select(BATCHES).where(*conditions).order_by(BATCHES.c.created_at.desc())
+                .limit(limit).offset(offset))
+
+    async def list_batches(self, *, limit: int = 50, offset: int = 0,
+                           status: BatchStatus | None = None) -> tuple[list[BatchInfo], int]:
+        """Newest first; with ``status`` only the batches in that state (ix_batches_status_created)."""
         now = utcnow()
+        conditions = [] if status is None else [BATCHES.c.status == BatchStatus(status).value]
         async with self.engines.read() as conn:
-            rows = list(await conn.execute(select(BATCHES).order_by(BATCHES.c.created_at.desc())
-                                           .limit(limit).offset(offset)))
+            rows = list(await conn.execute(self.list_batches_query(limit=limit, offset=offset, status=status)))
             infos = [await self._batch_info(conn, row, now) for row in rows]
-            total = (await conn.execute(select(func.count()).select_from(BATCHES))).scalar_one()
+            total = (await conn.execute(select(func.count()).select_from(BATCHES).where(*conditions))).scalar_one()
         return infos, total
 
     async def batch_for_job(self, batch_id: str) -> BatchInfo:
