@@ -40,7 +40,7 @@ def test_the_results_table_only_holds_recorded_runs() -> None:
 
 
 def test_record_and_table_round_trip(tmp_path: Path, monkeypatch) -> None:
-    import tests.reliability.results as results
+    from tests.reliability import results
 
     monkeypatch.setattr(results, "RESULTS_DIR", tmp_path)
     monkeypatch.setattr(results, "RESULTS_FILE", tmp_path / "r.jsonl")
