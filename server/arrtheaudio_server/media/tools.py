@@ -5,13 +5,23 @@ with a hard timeout. A timeout or a cancellation of the awaiting task kills the 
 (SIGKILL: these tools hold no state worth a graceful stop, and a half-written temp file is
 removed by the caller) and reaps it, so no orphan keeps writing after we gave up on it.
 A missing binary or a non-zero exit is a value (``ToolResult``), not an exception.
+
+Two ways a tool could outlive that promise, both closed:
+- the server itself is SIGKILLed: the kernel kills the tool with it (parent-death signal,
+  set by ``setpriv`` which then execs the tool);
+- the tool started children of its own (a wrapper script): the tool runs in a new session,
+  its own process group, and a timeout or cancel kills the whole group. Without that, a
+  child holding the tool's stdout would also keep ``run_tool`` waiting past its timeout
+  (asyncio reaps a process only once its pipes are closed).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import shutil
+import signal
 import sys
 import time
 from collections.abc import Sequence
@@ -64,6 +74,8 @@ class ToolResult:
 # a temp file for a job that another attempt now owns). setpriv (util-linux) sets the
 # parent-death signal and then execs the tool in the same process, so the kernel kills the
 # tool with its server; preexec_fn could do it too but is unsafe in a threaded (gRPC) process.
+# The death signal fires when the *thread* that forked exits: run_tool forks from the event
+# loop's thread (asyncio starts subprocesses there), which lives as long as the server.
 _SETPRIV = shutil.which("setpriv") if sys.platform.startswith("linux") else None
 
 
@@ -75,6 +87,10 @@ def _dies_with_us(args: tuple[str, ...]) -> tuple[str, ...]:
 
 
 async def _kill(proc: asyncio.subprocess.Process) -> None:
+    # The whole process group (the tool leads it: start_new_session), also when the tool itself
+    # is gone but its children are not. The group's id cannot be reused while a member lives.
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
     if proc.returncode is None:
         with contextlib.suppress(ProcessLookupError):
             proc.kill()
@@ -107,6 +123,7 @@ async def run_tool(
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
             cwd=cwd,
+            start_new_session=True,  # its own process group, killed as one (see _kill)
         )
     except FileNotFoundError:
         return ToolResult(args, None, b"", b"", elapsed(), error="executable not found")
