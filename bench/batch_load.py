@@ -359,6 +359,11 @@ def main(argv: list[str] | None = None) -> int:
                             "pipeline": round(1000 * pipeline_s / args.files, 2) if pipeline_s else None,
                             "service": round(1000 * service["seconds"] / args.files, 2)},
         }
+        # CPU per file (process + the tools it ran) is far steadier than wall time on a shared
+        # machine; on a CPU-bound box, throughput goes as its inverse.
+        total_cpu = {name: cpu[name]["process"] + cpu[name]["tools"] for name in cpu}
+        results["cpu_bound_ratio"] = round(total_cpu["bare"] / total_cpu["service"], 4) if total_cpu["service"] else None
+        say(f"  CPU-bound ratio (bare CPU / service CPU per file) = {results['cpu_bound_ratio']}")
         targets = []
         if args.already_correct:
             cost = service["seconds"] / bare_s
