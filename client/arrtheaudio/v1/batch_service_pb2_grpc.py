@@ -67,8 +67,11 @@ class BatchServiceServicer:
     """
 
     def StartBatch(self, request, context):
-        """Starts a scan in the background and returns at once. INVALID_ARGUMENT when the path is
-        outside the media roots, ALREADY_EXISTS when a batch is already active for the same path.
+        """Starts a scan in the background and returns at once. PERMISSION_DENIED when the path is
+        outside the media roots, NOT_FOUND when it does not exist, INVALID_ARGUMENT when it is
+        not an absolute directory path (a single file is refused) or a pattern or filter is
+        unusable, ALREADY_EXISTS when a batch is already active for the same path, UNAVAILABLE
+        when the queue is full or the server processes no batches (worker_count 0).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
