@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import math
 import os
 import platform
 import shutil
@@ -39,9 +40,9 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:  # `python bench/x.py` as well as `python -m bench.x`
     sys.path.insert(0, str(REPO_ROOT))
 
-from tests.support.envoy import EnvoyProcess, make_envoy  # noqa: E402
-from tests.support.media_files import AudioSpec, make_mkv, make_mp4  # noqa: E402
-from tests.support.server import ServerProcess, make_server  # noqa: E402
+from tests.support.envoy import EnvoyProcess, make_envoy
+from tests.support.media_files import AudioSpec, make_mkv, make_mp4
+from tests.support.server import ServerProcess, make_server
 
 API_KEY = "bench-key"
 # The files the benchmarks make have an English default track and a Japanese second track;
@@ -215,7 +216,7 @@ def percentiles(samples_s: Sequence[float]) -> dict[str, float]:
     ordered = sorted(samples_s)
 
     def rank(q: float) -> float:
-        return ordered[min(len(ordered) - 1, max(0, int(round(q * len(ordered) + 0.5)) - 1))] * 1000
+        return ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))] * 1000
 
     return {
         "n": len(ordered),
@@ -338,7 +339,7 @@ def profiled(pid: int, out_dir: Path | None, name: str, *, subprocesses: bool = 
     spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     out_dir.mkdir(parents=True, exist_ok=True)
     raw = out_dir / f"{name}.collapsed.txt"
-    argv = [spy, "record", "--pid", str(pid), "--format", "raw", "--output", str(raw), "--rate", "200", "--nonblocking"]
+    argv = [spy, "record", "--pid", str(pid), "--format", "raw", "--output", str(raw), "--rate", "200", "--nonblocking", "--threads", "--gil"]
     if subprocesses:
         argv.append("--subprocesses")
     proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -397,7 +398,6 @@ def log_to_file(path: Path, level: str = "INFO") -> None:
     import logging
 
     import structlog
-
     from arrtheaudio_server.logging_setup import configure_logging
 
     configure_logging("json", level)

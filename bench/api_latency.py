@@ -21,11 +21,11 @@ from typing import Any
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import grpc  # noqa: E402
-from grpc_health.v1 import health_pb2_grpc  # noqa: E402
+import grpc
+from arrtheaudio import Client
+from grpc_health.v1 import health_pb2_grpc
 
-from arrtheaudio import Client  # noqa: E402
-from bench._harness import (  # noqa: E402
+from bench._harness import (
     API_KEY,
     CpuMeter,
     Deadline,

@@ -35,7 +35,7 @@ from typing import Any
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._harness import (  # noqa: E402
+from bench._harness import (
     LANGUAGE_PRIORITY,
     CpuMeter,
     Deadline,
@@ -126,8 +126,8 @@ def bare_mp4(path: Path, already_correct: bool) -> bool:
 def run_bare(paths: list[Path], workers: int, container: str, already_correct: bool) -> tuple[float, int]:
     one = bare_mkv if container == "mkv" else bare_mp4
     # Warm up outside the clock: imports and libmediainfo's first load (the server is warm too).
-    import arrtheaudio_server.media.mkv  # noqa: F401
-    import arrtheaudio_server.media.mp4  # noqa: F401
+    import arrtheaudio_server.media.mkv
+    import arrtheaudio_server.media.mp4
     import arrtheaudio_server.media.probe  # noqa: F401
 
     _mediainfo(paths[0])
@@ -314,7 +314,7 @@ def main(argv: list[str] | None = None) -> int:
                         this_round[name] = took
                         seconds[name] += took
                     per_round.append(this_round)
-                    say("  round %d: " % (r + 1) + "  ".join(
+                    say(f"  round {r + 1}: " + "  ".join(
                         f"{name} {size / this_round[name]:6.1f} files/s" for name in approaches))
 
             bare_s, pipeline_s = seconds["bare"], seconds.get("pipeline", 0.0)

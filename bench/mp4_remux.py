@@ -28,7 +28,7 @@ from typing import Any
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._harness import (  # noqa: E402
+from bench._harness import (
     base_parser,
     emit,
     profiled,

@@ -25,7 +25,7 @@ from typing import Any
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._harness import base_parser, emit, say, workdir  # noqa: E402
+from bench._harness import base_parser, emit, say, workdir
 
 EPISODE_BYTES = 2 * 1024 * 1024
 SAMPLE_BYTES = 100 * 1024

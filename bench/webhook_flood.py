@@ -32,7 +32,7 @@ from typing import Any
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._harness import (  # noqa: E402
+from bench._harness import (
     API_KEY,
     CpuMeter,
     base_parser,
@@ -46,7 +46,7 @@ from bench._harness import (  # noqa: E402
     target,
     workdir,
 )
-from tests.support.arr_library import fixture_json, sonarr_payload_with_paths  # noqa: E402
+from tests.support.arr_library import fixture_json, sonarr_payload_with_paths
 
 TARGET_ACCEPT_P50_MS = 10.0
 TARGET_RPS = 1000.0
@@ -98,7 +98,7 @@ async def _send_all(url: str, bodies: list[tuple[int, bytes]], concurrency: int,
                     async with session.post(url, data=body, headers=headers) as reply:
                         text = await reply.read()
                         status = reply.status
-                except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+                except (TimeoutError, aiohttp.ClientError) as exc:
                     results.append((index, -1, time.perf_counter() - start, repr(exc)))
                     continue
                 took = time.perf_counter() - start
