@@ -98,3 +98,23 @@ async def test_shutdown_reports_not_serving(api_factory: ApiFactory) -> None:
     reply = await api.health.Check(health_pb2.HealthCheckRequest())
     assert reply.status == health_pb2.HealthCheckResponse.NOT_SERVING
     assert (await api.admin.GetHealth(admin_service_pb2.GetHealthRequest())).status == "NOT_SERVING"
+
+
+async def test_one_failed_probe_is_not_an_outage() -> None:
+    from grpc_health.v1 import health
+
+    from arrtheaudio_server.api.health_monitor import HealthMonitor
+
+    answers = iter([True, False, True, False, False, True])
+
+    async def probe() -> bool:
+        return next(answers)
+
+    servicer = health.aio.HealthServicer()
+    monitor = HealthMonitor(servicer, ["arrtheaudio.v1.JobService"], probe, failures_to_flip=2)
+    seen = []
+    for _ in range(6):
+        await monitor.check_once()
+        seen.append(monitor.serving)
+    # A single failure keeps SERVING; two in a row flip; recovery is immediate.
+    assert seen == [True, True, True, True, False, True]

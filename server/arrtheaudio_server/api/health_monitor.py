@@ -28,6 +28,7 @@ class HealthMonitor:
         probe: Callable[[], Awaitable[bool]],
         *,
         interval_seconds: float = 5.0,
+        failures_to_flip: int = 2,
     ) -> None:
         self._servicer = servicer
         self._names = ("", *service_names)
@@ -35,6 +36,10 @@ class HealthMonitor:
         self._interval = interval_seconds
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
+        # One slow probe on a loaded machine is not an outage: a SERVING instance flips only
+        # after this many failed probes in a row (recovery is reported at once).
+        self._failures_to_flip = max(1, failures_to_flip)
+        self._failures = 0
         self.serving = False
 
     async def check_once(self) -> bool:
@@ -43,7 +48,9 @@ class HealthMonitor:
         except Exception as exc:  # noqa: BLE001 - an exploding probe means "not healthy"
             log.warning("health.probe_failed", error=str(exc))
             healthy = False
-        await self._set(healthy and not self._stopping)
+        self._failures = 0 if healthy else self._failures + 1
+        if healthy or not self.serving or self._failures >= self._failures_to_flip:
+            await self._set(healthy and not self._stopping)
         return healthy
 
     async def _set(self, healthy: bool) -> None:
