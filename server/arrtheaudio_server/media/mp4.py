@@ -19,6 +19,7 @@ Traps handled (ffmpeg 5.1):
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import shutil
@@ -150,7 +151,8 @@ async def set_default_audio_mp4(
             code = ReasonCode.TIMEOUT if result.timed_out else ReasonCode.TOOL_FAILED
             _remove(tmp)
             return WriteFailure(code, result.describe())
-        _fsync(tmp)
+        # fsync of a large file takes seconds of disk time: in a thread, never on the event loop.
+        await asyncio.to_thread(_fsync, tmp)
         failure = await verify(tmp)
         if failure is None:
             failure = _copy_attributes(original, tmp)
@@ -167,7 +169,7 @@ async def set_default_audio_mp4(
             _remove(tmp)
             return WriteFailure(ReasonCode.TOOL_FAILED, "the file changed while it was being remuxed")
         os.replace(tmp, path)
-        _fsync(path.parent, directory=True)
+        await asyncio.to_thread(_fsync, path.parent, directory=True)
     except BaseException:
         # Timeout of the whole job, shutdown, or a bug: never leave the temp file behind.
         _remove(tmp)
