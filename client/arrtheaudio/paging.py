@@ -28,6 +28,39 @@ def _check(page_size: int) -> None:
         raise ValueError(f"page_size must be between 1 and {MAX_PAGE_SIZE}")
 
 
+class _Walk(Generic[T]):
+    """Where a walk stands, shared by the sync and async walkers: they differ only in how they fetch."""
+
+    def __init__(self, page_size: int, max_items: int | None, key: Callable[[T], Hashable] | None) -> None:
+        _check(page_size)
+        self.max_items = max_items
+        self.key = key
+        self.offset = 0
+        self.yielded = 0
+        self.seen: set[Hashable] = set()
+        self.exhausted = False
+
+    def wants_more(self) -> bool:
+        return not self.exhausted and (self.max_items is None or self.yielded < self.max_items)
+
+    def take(self, page: Page[T]) -> list[T]:
+        """The page's items not yielded before, no more than ``max_items`` still allows."""
+        fresh: list[T] = []
+        for item in page.items:
+            if self.max_items is not None and self.yielded >= self.max_items:
+                break
+            if self.key is not None:
+                ident = self.key(item)
+                if ident in self.seen:
+                    continue
+                self.seen.add(ident)
+            fresh.append(item)
+            self.yielded += 1
+        self.offset += len(page.items)
+        self.exhausted = not page.items or self.offset >= page.total
+        return fresh
+
+
 def walk_pages(
     fetch: Callable[[int, int], Page[T]],
     *,
@@ -36,24 +69,9 @@ def walk_pages(
     key: Callable[[T], Hashable] | None = None,
 ) -> Iterator[T]:
     """Yield items of ``fetch(offset, limit)`` pages until the server has no more (or ``max_items``)."""
-    _check(page_size)
-    seen: set[Hashable] = set()
-    offset = yielded = 0
-    while max_items is None or yielded < max_items:
-        page = fetch(offset, page_size)
-        for item in page.items:
-            if key is not None:
-                ident = key(item)
-                if ident in seen:
-                    continue
-                seen.add(ident)
-            yield item
-            yielded += 1
-            if max_items is not None and yielded >= max_items:
-                return
-        offset += len(page.items)
-        if not page.items or offset >= page.total:
-            return
+    walk = _Walk(page_size, max_items, key)
+    while walk.wants_more():
+        yield from walk.take(fetch(walk.offset, page_size))
 
 
 async def awalk_pages(
@@ -64,21 +82,7 @@ async def awalk_pages(
     key: Callable[[T], Hashable] | None = None,
 ) -> AsyncIterator[T]:
     """The async twin of ``walk_pages``."""
-    _check(page_size)
-    seen: set[Hashable] = set()
-    offset = yielded = 0
-    while max_items is None or yielded < max_items:
-        page = await fetch(offset, page_size)
-        for item in page.items:
-            if key is not None:
-                ident = key(item)
-                if ident in seen:
-                    continue
-                seen.add(ident)
+    walk = _Walk(page_size, max_items, key)
+    while walk.wants_more():
+        for item in walk.take(await fetch(walk.offset, page_size)):
             yield item
-            yielded += 1
-            if max_items is not None and yielded >= max_items:
-                return
-        offset += len(page.items)
-        if not page.items or offset >= page.total:
-            return
