@@ -9,7 +9,7 @@ server writes at first start), in that order.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -115,29 +115,21 @@ class Session:
     console: Console
     as_json: bool
 
-    def show(self, message: Any, *tables: Any) -> None:
+    def show(self, message: Any, *renderables: Any, compact: bool = False) -> None:
+        """``message`` as JSON with ``--json``; else the tables or lines made for people."""
         if self.as_json:
-            render.print_json(self.console, message)
+            render.print_json(self.console, message, compact=compact)
         else:
-            for table in tables:
-                self.console.print(table)
-
-
-def _session_scope() -> Iterator[Session]:
-    settings = _settings(click.get_current_context())
-    client = Client(settings.target or None, api_key=settings.resolved_api_key())
-    try:
-        yield Session(client=client, console=Console(), as_json=settings.as_json)
-    finally:
-        client.close()
+            for renderable in renderables:
+                self.console.print(renderable)
 
 
 def session() -> Session:
     """A Session closed with the click context (so every command gets one channel, released at exit)."""
     ctx = click.get_current_context()
-    scope = _session_scope()
-    ctx.call_on_close(scope.close)
-    return next(scope)
+    settings = _settings(ctx)
+    client = ctx.with_resource(Client(settings.target or None, api_key=settings.resolved_api_key()))
+    return Session(client=client, console=Console(), as_json=settings.as_json)
 
 
 class DurationParam(click.ParamType):
@@ -239,10 +231,7 @@ def register(group: click.Group) -> None:
             path, recursive=recursive, pattern=pattern, dry_run=dry_run, priority=priority,
             min_size_mb=min_size, max_age=days(max_age) if max_age else 0.0, exclude=exclude,
         )
-        if s.as_json:
-            render.print_json(s.console, reply, compact=watch)
-        else:
-            s.console.print(f"Batch [bold]{reply.batch_id}[/] started: {escape(reply.message)}")
+        s.show(reply, f"Batch [bold]{reply.batch_id}[/] started: {escape(reply.message)}", compact=watch)
         if watch:
             _follow_batch(s, reply.batch_id)
 
@@ -273,10 +262,7 @@ def register(group: click.Group) -> None:
         """Stop the scan and cancel the batch's jobs that have not started."""
         s = session()
         reply = s.client.cancel_batch(batch_id)
-        if s.as_json:
-            render.print_json(s.console, reply)
-        else:
-            s.console.print(f"Batch {batch_id} cancelled ({reply.cancelled_jobs} jobs cancelled).")
+        s.show(reply, f"Batch {batch_id} cancelled ({reply.cancelled_jobs} jobs cancelled).")
 
     @batch.command("list")
     @click.option("--status", type=_enum_choice(enums.BatchStatus), default=None)
@@ -327,10 +313,7 @@ def register(group: click.Group) -> None:
         """Cancel a job that has not finished."""
         s = session()
         job = s.client.cancel_job(job_id)
-        if s.as_json:
-            render.print_json(s.console, job)
-        else:
-            s.console.print(f"Job {job_id} is now {enums.label(enums.JobStatus, job.status)}.")
+        s.show(job, f"Job {job_id} is now {enums.label(enums.JobStatus, job.status)}.")
 
     @jobs.command("watch")
     @click.argument("job_id")
@@ -371,10 +354,7 @@ def register(group: click.Group) -> None:
         """Whether the server can serve (exit 7 when it cannot)."""
         s = session()
         reply = s.client.health()
-        if s.as_json:
-            render.print_json(s.console, reply)
-        else:
-            s.console.print(render.health_line(reply))
+        s.show(reply, render.health_line(reply))
         if reply.status != "SERVING":
             click.get_current_context().exit(exit_codes.UNAVAILABLE)
 
@@ -424,10 +404,7 @@ def register(group: click.Group) -> None:
             raise click.BadParameter(str(exc), param_hint="--older-than") from exc
         s = session()
         reply = s.client.cleanup(older_than_days, statuses=statuses)
-        if s.as_json:
-            render.print_json(s.console, reply)
-        else:
-            s.console.print(render.cleanup_line(reply))
+        s.show(reply, render.cleanup_line(reply))
 
     @group.command("serve")
     @click.option("--config", type=click.Path(dir_okay=False, path_type=Path), default=None,
