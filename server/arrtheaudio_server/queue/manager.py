@@ -360,9 +360,7 @@ class QueueManager:
                              next_jobs=tuple(upcoming))
 
     async def stats(self) -> Stats:
-        counts = await self.storage.counts()
-        today = await self.storage.period_stats(utc_midnight())
-        lifetime, per_container, per_source = await self.storage.lifetime_stats()
+        counts, today, (lifetime, per_container, per_source) = await self.storage.dashboard(utc_midnight())
         return Stats(queue=counts, workers_total=self.processing.worker_count,
                      workers_active=len(self.pool.running), today=today, lifetime=lifetime,
                      per_container=per_container, per_source=per_source)

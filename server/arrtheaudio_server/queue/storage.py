@@ -15,7 +15,19 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, cast, delete, exists, func, insert, literal_column, select, text, update
+from sqlalchemy import (
+    Connection,
+    Integer,
+    cast,
+    delete,
+    exists,
+    func,
+    insert,
+    literal_column,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -53,6 +65,7 @@ from arrtheaudio_server.queue.domain import (
     WebhookInfo,
 )
 from arrtheaudio_server.queue.engine import Engines
+from arrtheaudio_server.queue.group_commit import GroupCommit
 from arrtheaudio_server.queue.models import (
     ACTIVE_SQL,
     BATCHES,
@@ -81,6 +94,17 @@ class NewJob:
     source: Source
     dry_run: bool = False
     hints: MediaHints | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EnqueueRequest:
+    """One caller's enqueue, waiting for its group's transaction."""
+
+    jobs: tuple[NewJob, ...]
+    max_active: int | None
+    webhook: WebhookInfo | None
+    batch: tuple[str, BatchRequest, int] | None
+    now: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +142,36 @@ class Changes:
 
     def __bool__(self) -> bool:
         return bool(self.jobs or self.batch_ids or self.webhook_ids)
+
+
+EnqueueOutcome = tuple[list[EnqueuedJob], Changes] | Exception
+# Files per enqueue transaction: a flood of webhooks groups into a few transactions a second;
+# a big batch still goes alone.
+_GROUP_MAX_FILES = 2000
+
+
+def _queued_job(row: dict[str, Any]) -> Job:
+    """The Job a freshly inserted ``jobs`` row reads back as (built in memory instead)."""
+    return Job(job_id=row["job_id"], file_path=row["file_path"], status=JobStatus.QUEUED,
+               priority=Priority(row["priority"]),
+               container=Container(row["container"]) if row["container"] else None,
+               source=Source(row["source"]), created_at=row["created_at"], webhook_id=row["webhook_id"],
+               batch_id=row["batch_id"], attempts=0, dry_run=bool(row["dry_run"]))
+
+
+def _notify_events(changes: Changes) -> list[QueueEvent]:
+    """What other instances hear of ``changes``: per job, or per batch for a bulk change."""
+    events: list[QueueEvent] = []
+    if len(changes.jobs) <= _NOTIFY_MAX_JOBS:
+        events += [QueueEvent(seq=0, job=job, batch_id=job.batch_id, webhook_id=job.webhook_id)
+                   for job in changes.jobs]
+        batch_ids = changes.batch_ids
+    else:
+        # A bulk change (a 10k-file batch) travels as one event per batch, not per job.
+        batch_ids = changes.batch_ids | {job.batch_id for job in changes.jobs if job.batch_id}
+    events += [QueueEvent(seq=0, batch_id=batch_id) for batch_id in sorted(batch_ids)]
+    events += [QueueEvent(seq=0, webhook_id=webhook_id) for webhook_id in sorted(changes.webhook_ids)]
+    return events
 
 
 def row_to_job(row: Any) -> Job:
@@ -198,6 +252,8 @@ class QueueStorage:
     def __init__(self, engines: Engines, *, instance_id: str = "") -> None:
         self.engines = engines
         self.instance_id = instance_id
+        self._group: GroupCommit[EnqueueRequest, tuple[list[EnqueuedJob], Changes]] = GroupCommit(
+            self._write_enqueue_group, max_group_size=_GROUP_MAX_FILES)
 
     @classmethod
     async def open(cls, url: str, *, instance_id: str = "", create_schema: bool = True) -> QueueStorage:
@@ -209,6 +265,11 @@ class QueueStorage:
     @property
     def dialect(self) -> str:
         return self.engines.dialect
+
+    @property
+    def enqueue_transactions(self) -> int:
+        """How many transactions the enqueues so far took (fewer than calls: group commit)."""
+        return self._group.groups_written
 
     @property
     def single_instance(self) -> bool:
@@ -227,6 +288,7 @@ class QueueStorage:
             await conn.run_sync(_create_missing_indexes, tables)
 
     async def close(self) -> None:
+        await self._group.close()
         await self.engines.dispose()
 
     async def ping(self, timeout: float = 2.0) -> bool:
@@ -245,20 +307,9 @@ class QueueStorage:
         """PostgreSQL only: tell other instances what changed, delivered at commit (see queue.events)."""
         if self.dialect != "postgresql" or not changes:
             return
-        from arrtheaudio_server.queue.events import notify
+        from arrtheaudio_server.queue.events import notify_statement
 
-        events: list[QueueEvent] = []
-        if len(changes.jobs) <= _NOTIFY_MAX_JOBS:
-            events += [QueueEvent(seq=0, job=job, batch_id=job.batch_id, webhook_id=job.webhook_id)
-                       for job in changes.jobs]
-            batch_ids = changes.batch_ids
-        else:
-            # A bulk change (a 10k-file batch) travels as one event per batch, not per job.
-            batch_ids = changes.batch_ids | {job.batch_id for job in changes.jobs if job.batch_id}
-        events += [QueueEvent(seq=0, batch_id=batch_id) for batch_id in sorted(batch_ids)]
-        events += [QueueEvent(seq=0, webhook_id=webhook_id) for webhook_id in sorted(changes.webhook_ids)]
-        for event in events:
-            await notify(conn, event, instance_id=self.instance_id)
+        await conn.execute(*notify_statement(_notify_events(changes), instance_id=self.instance_id))
 
     # --- enqueue ------------------------------------------------------------------------
 
@@ -271,16 +322,45 @@ class QueueStorage:
         batch: tuple[str, BatchRequest, int] | None = None,
         now: datetime | None = None,
     ) -> tuple[list[EnqueuedJob], Changes]:
-        """Queue ``jobs`` in one transaction (and the webhook or batch row they belong to).
+        """Queue ``jobs`` (and the webhook or batch row they belong to), all or nothing.
 
         A file that already has an active job is linked to it instead (``deduplicated``);
         a webhook raises that job's priority to its own. Raises QueueFull with nothing
         written when the new jobs would take the active count over ``max_active``.
+
+        Concurrent calls are written together (group commit, see :mod:`.group_commit`): one
+        transaction, one capacity check, one multi-row insert, one NOTIFY for the whole
+        group, and each caller gets its own answer — after COMMIT, never before.
         """
+        request = EnqueueRequest(jobs=tuple(jobs), max_active=max_active, webhook=webhook, batch=batch,
+                                 now=now or utcnow())
+        return await self._group.submit(request, size=len(request.jobs))
+
+    async def _write_enqueue_group(self, requests: list[EnqueueRequest]) -> list[EnqueueOutcome]:
+        """One transaction for the whole group; retried when another instance raced us.
+
+        If the group fails for another reason and holds several requests, each is written
+        alone, so one bad request cannot take its neighbours down with it.
+        """
+        try:
+            return await self._write_enqueue_retrying(requests)
+        except IntegrityError:
+            raise
+        except Exception:
+            if len(requests) == 1:
+                raise
+        outcomes: list[EnqueueOutcome] = []
+        for request in requests:
+            try:
+                outcomes.extend(await self._write_enqueue_retrying([request]))
+            except Exception as exc:  # noqa: BLE001 - this request's own failure, answered to it
+                outcomes.append(exc)
+        return outcomes
+
+    async def _write_enqueue_retrying(self, requests: list[EnqueueRequest]) -> list[EnqueueOutcome]:
         for attempt in range(5):
             try:
-                return await self._enqueue_once(jobs, max_active=max_active, webhook=webhook, batch=batch,
-                                                now=now or utcnow())
+                return await self.engines.run_write(lambda conn: self._enqueue_sync(conn, requests))
             except IntegrityError:
                 # Another instance queued one of these files between our lookup and insert
                 # (the unique active-path index caught it); look again.
@@ -288,88 +368,146 @@ class QueueStorage:
                     raise
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def _enqueue_once(self, jobs: Sequence[NewJob], *, max_active: int | None,
-                            webhook: WebhookInfo | None, batch: tuple[str, BatchRequest, int] | None,
-                            now: datetime) -> tuple[list[EnqueuedJob], Changes]:
-        changes = Changes()
-        async with self.engines.write() as conn:
-            if batch is not None:
-                active = await conn.execute(
-                    select(BATCHES.c.batch_id).where(BATCHES.c.path == batch[1].path,
-                                                     BATCHES.c.status.in_(_ACTIVE_BATCH)).limit(1))
-                existing_batch = active.scalar()
-                if existing_batch:
-                    raise AlreadyExists(f"batch {existing_batch} is already active for {batch[1].path}")
-            paths = list(dict.fromkeys(job.path for job in jobs))
-            existing: dict[str, tuple[str, int, str]] = {}
-            for start in range(0, len(paths), _CHUNK):
-                chunk = paths[start:start + _CHUNK]
-                rows = await conn.execute(
-                    select(J.c.file_path, J.c.job_id, J.c.priority, J.c.status)
-                    .where(text(ACTIVE_SQL), J.c.file_path.in_(chunk)))
-                for path, job_id, priority, status in rows:
-                    existing[path] = (job_id, priority, status)
-            new_count = len(paths) - len(existing)
-            if max_active is not None and new_count:
-                active_now = (await conn.execute(
-                    select(func.count()).select_from(J).where(J.c.status.in_([s.value for s in ACTIVE_STATUSES]))
-                )).scalar_one()
-                if active_now + new_count > max_active:
-                    raise QueueFull(
-                        f"the queue holds {active_now} active jobs; {new_count} more would exceed "
-                        f"max_queue_size={max_active}. Nothing was queued; retry later.")
-            batch_id = batch[0] if batch else None
-            if batch is not None:
-                request = batch[1]
-                await conn.execute(insert(BATCHES).values(
-                    batch_id=batch_id, path=request.path, recursive=request.recursive, pattern=request.pattern,
-                    exclude_patterns=list(request.exclude_patterns), dry_run=request.dry_run,
-                    priority=int(request.priority), min_size_mb=request.min_size_mb,
-                    max_age_days=request.max_age_days,
-                    status=(BatchStatus.RUNNING if new_count else BatchStatus.COMPLETED).value,
-                    created_at=now, completed_at=None if new_count else now, estimated_files=batch[2]))
-                changes.batch_ids.add(batch_id)  # type: ignore[arg-type]
-            results: list[EnqueuedJob] = []
-            assigned: dict[str, str] = {}
-            new_rows: list[dict[str, Any]] = []
-            bump: list[str] = []
-            for job in jobs:
-                if job.path in existing:
-                    job_id, priority, status = existing[job.path]
-                    if priority < job.priority and status != JobStatus.RUNNING.value:
-                        bump.append(job_id)
-                    results.append(EnqueuedJob(path=job.path, job_id=job_id, deduplicated=True))
+    def _enqueue_sync(self, conn: Connection, requests: Sequence[EnqueueRequest]) -> list[EnqueueOutcome]:
+        """Plan every request against the database and against the requests before it, then
+        write all accepted ones with one statement per table."""
+        # Batches: one active batch per path, in the database and inside the group.
+        batch_paths = list(dict.fromkeys(r.batch[1].path for r in requests if r.batch is not None))
+        active_batches: dict[str, str] = {}
+        if batch_paths:
+            active_batches = dict(conn.execute(
+                select(BATCHES.c.path, BATCHES.c.batch_id).where(BATCHES.c.path.in_(batch_paths),
+                                                                 BATCHES.c.status.in_(_ACTIVE_BATCH))).all())
+        # Active jobs of every file the group names.
+        paths = list(dict.fromkeys(job.path for r in requests for job in r.jobs))
+        existing: dict[str, tuple[str, int, str]] = {}
+        for start in range(0, len(paths), _CHUNK):
+            rows = conn.execute(select(J.c.file_path, J.c.job_id, J.c.priority, J.c.status)
+                                .where(text(ACTIVE_SQL), J.c.file_path.in_(paths[start:start + _CHUNK])))
+            for path, job_id, priority, status in rows:
+                existing[path] = (job_id, priority, status)
+        active_now: int | None = None
+        added = 0
+        planned: dict[str, dict[str, Any]] = {}  # path -> new row (first request that named it)
+        bump: dict[str, int] = {}  # existing job_id -> priority to raise it to
+        accepted: list[tuple[EnqueueRequest, list[EnqueuedJob], list[dict[str, Any]]]] = []
+        outcomes: list[EnqueueOutcome | None] = []
+        for request in requests:
+            if request.batch is not None:
+                path = request.batch[1].path
+                if path in active_batches:
+                    outcomes.append(AlreadyExists(f"batch {active_batches[path]} is already active for {path}"))
                     continue
-                if job.path in assigned:
-                    results.append(EnqueuedJob(path=job.path, job_id=assigned[job.path], deduplicated=True))
+            fresh = {job.path for job in request.jobs if job.path not in existing and job.path not in planned}
+            if request.max_active is not None and fresh:
+                if active_now is None:
+                    active_now = conn.execute(select(func.count()).select_from(J).where(
+                        J.c.status.in_([s.value for s in ACTIVE_STATUSES]))).scalar_one()
+                if active_now + added + len(fresh) > request.max_active:
+                    outcomes.append(QueueFull(
+                        f"the queue holds {active_now + added} active jobs; {len(fresh)} more would exceed "
+                        f"max_queue_size={request.max_active}. Nothing was queued; retry later."))
                     continue
-                job_id = new_id()
-                assigned[job.path] = job_id
-                new_rows.append({
-                    "job_id": job_id, "file_path": job.path, "status": JobStatus.QUEUED.value,
-                    "priority": int(job.priority), "container": job.container.value if job.container else None,
-                    "source": job.source.value, "webhook_id": webhook.webhook_id if webhook else None,
-                    "batch_id": batch_id, "hints": job.hints.to_dict() if job.hints else None,
-                    "dry_run": job.dry_run, "created_at": now, "next_attempt_at": now, "attempts": 0,
-                    "track_changed": False, "cancel_requested": False,
-                })
-                results.append(EnqueuedJob(path=job.path, job_id=job_id))
-            if new_rows:
-                await conn.execute(insert(J), new_rows)
-            if bump:
-                priority = max(int(job.priority) for job in jobs)
-                await conn.execute(update(J).where(J.c.job_id.in_(bump), J.c.priority < priority)
-                                   .values(priority=priority))
-            if webhook is not None:
-                await conn.execute(insert(WEBHOOKS).values(
-                    webhook_id=webhook.webhook_id, source=webhook.source.value, event_type=webhook.event_type,
-                    title=webhook.title, hints=webhook.hints.to_dict(),
-                    job_ids=[result.job_id for result in results], created_at=now))
-                changes.webhook_ids.add(webhook.webhook_id)
-            if len(new_rows) <= 100:
-                changes.jobs.extend(await self._jobs_by_id(conn, [r["job_id"] for r in new_rows]))
-            await self._notify(conn, changes)
-        return results, changes
+            added += len(fresh)
+            if request.batch is not None:
+                active_batches[request.batch[1].path] = request.batch[0]
+            results, own_rows = self._plan(request, existing, planned, bump)
+            accepted.append((request, results, own_rows))
+            outcomes.append(None)
+        # Writes: one statement per table for the whole group.
+        new_rows = list(planned.values())
+        if new_rows:
+            conn.execute(insert(J), new_rows)
+        by_priority: dict[int, list[str]] = {}
+        for job_id, priority in bump.items():
+            by_priority.setdefault(priority, []).append(job_id)
+        for priority, job_ids in sorted(by_priority.items()):
+            conn.execute(update(J).where(J.c.job_id.in_(job_ids), J.c.priority < priority).values(priority=priority))
+        batch_rows = [self._batch_row(request, bool(own_rows)) for request, _, own_rows in accepted
+                      if request.batch is not None]
+        if batch_rows:
+            conn.execute(insert(BATCHES), batch_rows)
+        webhook_rows = [self._webhook_row(request, results) for request, results, _ in accepted
+                        if request.webhook is not None]
+        if webhook_rows:
+            conn.execute(insert(WEBHOOKS), webhook_rows)
+        answers: list[tuple[list[EnqueuedJob], Changes]] = []
+        everything = Changes()
+        for request, results, own_rows in accepted:
+            changes = Changes()
+            if request.batch is not None:
+                changes.batch_ids.add(request.batch[0])
+            if request.webhook is not None:
+                changes.webhook_ids.add(request.webhook.webhook_id)
+            if len(own_rows) <= _NOTIFY_MAX_JOBS:
+                # Built from what was inserted, not read back: the rows are exactly these.
+                changes.jobs.extend(_queued_job(row) for row in own_rows)
+            answers.append((results, changes))
+            everything.merge(Changes(jobs=list(changes.jobs), batch_ids=set(changes.batch_ids),
+                                     webhook_ids=set(changes.webhook_ids)))
+        if self.dialect == "postgresql" and everything:
+            from arrtheaudio_server.queue.events import notify_statement
+
+            conn.execute(*notify_statement(_notify_events(everything), instance_id=self.instance_id))
+        answered = iter(answers)
+        return [next(answered) if outcome is None else outcome for outcome in outcomes]
+
+    @staticmethod
+    def _plan(request: EnqueueRequest, existing: dict[str, tuple[str, int, str]],
+              planned: dict[str, dict[str, Any]], bump: dict[str, int]
+              ) -> tuple[list[EnqueuedJob], list[dict[str, Any]]]:
+        """One request's answer: new rows (added to ``planned``), links to existing or
+        planned jobs, and priority raises. Returns its answer and the rows it created."""
+        results: list[EnqueuedJob] = []
+        own: list[dict[str, Any]] = []
+        webhook_id = request.webhook.webhook_id if request.webhook else None
+        batch_id = request.batch[0] if request.batch else None
+        for job in request.jobs:
+            priority = int(job.priority)
+            if job.path in existing:
+                job_id, current, status = existing[job.path]
+                if current < priority and status != JobStatus.RUNNING.value:
+                    bump[job_id] = max(bump.get(job_id, 0), priority)
+                results.append(EnqueuedJob(path=job.path, job_id=job_id, deduplicated=True))
+                continue
+            row = planned.get(job.path)
+            if row is not None:
+                # Named earlier in this request or by an earlier request of the group: one job.
+                row["priority"] = max(row["priority"], priority)
+                results.append(EnqueuedJob(path=job.path, job_id=row["job_id"], deduplicated=True))
+                continue
+            row = {
+                "job_id": new_id(), "file_path": job.path, "status": JobStatus.QUEUED.value,
+                "priority": priority, "container": job.container.value if job.container else None,
+                "source": job.source.value, "webhook_id": webhook_id, "batch_id": batch_id,
+                "hints": job.hints.to_dict() if job.hints else None, "dry_run": job.dry_run,
+                "created_at": request.now, "next_attempt_at": request.now, "attempts": 0,
+                "track_changed": False, "cancel_requested": False,
+            }
+            planned[job.path] = row
+            own.append(row)
+            results.append(EnqueuedJob(path=job.path, job_id=row["job_id"]))
+        return results, own
+
+    @staticmethod
+    def _batch_row(request: EnqueueRequest, has_jobs: bool) -> dict[str, Any]:
+        assert request.batch is not None
+        batch_id, spec, estimated = request.batch
+        return {"batch_id": batch_id, "path": spec.path, "recursive": spec.recursive, "pattern": spec.pattern,
+                "exclude_patterns": list(spec.exclude_patterns), "dry_run": spec.dry_run,
+                "priority": int(spec.priority), "min_size_mb": spec.min_size_mb,
+                "max_age_days": spec.max_age_days,
+                "status": (BatchStatus.RUNNING if has_jobs else BatchStatus.COMPLETED).value,
+                "created_at": request.now, "completed_at": None if has_jobs else request.now,
+                "estimated_files": estimated, "error": None}
+
+    @staticmethod
+    def _webhook_row(request: EnqueueRequest, results: Sequence[EnqueuedJob]) -> dict[str, Any]:
+        webhook = request.webhook
+        assert webhook is not None
+        return {"webhook_id": webhook.webhook_id, "source": webhook.source.value, "event_type": webhook.event_type,
+                "title": webhook.title, "hints": webhook.hints.to_dict(),
+                "job_ids": [result.job_id for result in results], "created_at": request.now}
 
     # --- claim, lease, finish -----------------------------------------------------------
 
@@ -472,6 +610,12 @@ class QueueStorage:
                 set_={name: LIFETIME_STATS.c[name] + stmt.excluded[name] for name in agg})
             await conn.execute(stmt)
         for batch_id in sorted(batch_ids):
+            if self.dialect == "postgresql":
+                # Two workers ending a batch's last two jobs at once would each still see the
+                # other's job running (READ COMMITTED) and neither would complete the batch:
+                # the row lock makes the second wait, and its check then sees the first's commit.
+                await conn.execute(select(BATCHES.c.batch_id).where(BATCHES.c.batch_id == batch_id)
+                                   .with_for_update())
             still_active: Any = (
                 select(literal_column("1")).select_from(J)
                 .where(J.c.batch_id == batch_id, J.c.status.in_([s.value for s in ACTIVE_STATUSES])))
@@ -581,11 +725,14 @@ class QueueStorage:
         return [found[job_id] for job_id in job_ids if job_id in found]
 
     async def get_job(self, job_id: str) -> Job:
-        async with self.engines.read() as conn:
-            row = (await conn.execute(select(J).where(J.c.job_id == job_id))).first()
-        if row is None:
+        def read(conn: Connection) -> Job | None:
+            row = conn.execute(select(J).where(J.c.job_id == job_id)).first()
+            return None if row is None else row_to_job(row)
+
+        job = await self.engines.run_read(read)
+        if job is None:
             raise NotFound(f"job {job_id} not found")
-        return row_to_job(row)
+        return job
 
     async def get_jobs(self, job_ids: Sequence[str]) -> list[Job]:
         async with self.engines.read() as conn:
@@ -632,12 +779,13 @@ class QueueStorage:
         if job_filter.limit < 0 or job_filter.offset < 0:
             raise InvalidRequest("limit", "limit and offset must not be negative")
         query = self.list_jobs_query(job_filter)
-        async with self.engines.read() as conn:
-            rows = await conn.execute(query)
-            jobs = [row_to_job(r) for r in rows]
-            total = (await conn.execute(select(func.count()).select_from(J)
-                                        .where(*self._filter_conditions(job_filter)))).scalar_one()
-        return jobs, total
+        count = select(func.count()).select_from(J).where(*self._filter_conditions(job_filter))
+
+        def read(conn: Connection) -> tuple[list[Job], int]:
+            # One snapshot: the page and the total agree.
+            return [row_to_job(r) for r in conn.execute(query)], conn.execute(count).scalar_one()
+
+        return await self.engines.run_read(read)
 
     def counts_query(self, *conditions: Any) -> Any:
         return select(*_COUNT_COLUMNS).where(*conditions).group_by(J.c.status, J.c.result)
@@ -652,12 +800,34 @@ class QueueStorage:
         return select(J).where(J.c.status == JobStatus.QUEUED.value).order_by(*claims.claim_order()).limit(limit)
 
     async def snapshot_parts(self, next_limit: int) -> tuple[Counts, list[Job], list[Job]]:
-        async with self.engines.read() as conn:
-            counts = await self.counts(conn=conn)
-            running = [row_to_job(r) for r in await conn.execute(
-                select(J).where(J.c.status == JobStatus.RUNNING.value).order_by(J.c.seq))]
-            upcoming = [row_to_job(r) for r in await conn.execute(self.next_jobs_query(next_limit))]
-        return counts, running, upcoming
+        """Counts, running jobs and the next ``next_limit`` queued: one snapshot, one hop."""
+        running_query = select(J).where(J.c.status == JobStatus.RUNNING.value).order_by(J.c.seq)
+        next_query = self.next_jobs_query(next_limit) if next_limit > 0 else None
+
+        def read(conn: Connection) -> tuple[Counts, list[Job], list[Job]]:
+            counts = _counts(conn.execute(self.counts_query()))
+            running = [row_to_job(r) for r in conn.execute(running_query)]
+            upcoming = [row_to_job(r) for r in conn.execute(next_query)] if next_query is not None else []
+            return counts, running, upcoming
+
+        return await self.engines.run_read(read)
+
+    async def dashboard(self, since: datetime) -> tuple[Counts, PeriodStats, tuple[
+            PeriodStats, dict[str, PeriodStats], dict[str, PeriodStats]]]:
+        """Everything GetStats shows: queue counts, the period since ``since``, lifetime totals.
+
+        One snapshot and one hop, three statements (the lifetime table holds one row per
+        container and source: it is folded here rather than summed three times by SQL).
+        """
+        today = self.today_query(since)
+
+        def read(conn: Connection) -> tuple[Counts, PeriodStats, tuple[
+                PeriodStats, dict[str, PeriodStats], dict[str, PeriodStats]]]:
+            counts = _counts(conn.execute(self.counts_query()))
+            period = _period([(r[0], r[1], r[2], r[3]) for r in conn.execute(today)])
+            return counts, period, _fold_lifetime(conn.execute(select(*_LIFETIME_COLUMNS)).all())
+
+        return await self.engines.run_read(read)
 
     # batches
 
@@ -739,15 +909,8 @@ class QueueStorage:
         return _period([(r[0], r[1], r[2], r[3]) for r in rows])
 
     async def lifetime_stats(self) -> tuple[PeriodStats, dict[str, PeriodStats], dict[str, PeriodStats]]:
-        L = LIFETIME_STATS
-        sums = (func.sum(L.c.total), func.sum(L.c.success), func.sum(L.c.failed), func.sum(L.c.skipped),
-                func.sum(L.c.track_changes), func.sum(L.c.duration_ms_sum))
-        async with self.engines.read() as conn:
-            overall = (await conn.execute(select(*sums))).first()
-            by_container = list(await conn.execute(select(L.c.container, *sums).group_by(L.c.container)))
-            by_source = list(await conn.execute(select(L.c.source, *sums).group_by(L.c.source)))
-        return (_totals(overall), {r[0]: _totals(r[1:]) for r in by_container},
-                {r[0]: _totals(r[1:]) for r in by_source})
+        return await self.engines.run_read(
+            lambda conn: _fold_lifetime(conn.execute(select(*_LIFETIME_COLUMNS)).all()))
 
     @staticmethod
     def job_stats_conditions(*, batch_id: str | None = None, webhook_id: str | None = None,
@@ -892,6 +1055,25 @@ def _period(rows: Sequence[tuple[str, int, int | None, int | None]]) -> PeriodSt
         track_changes=sum(int(r[2] or 0) for r in rows),
         avg_duration_ms=durations / total if total else 0.0,
     )
+
+
+_LIFETIME_COLUMNS = (LIFETIME_STATS.c.container, LIFETIME_STATS.c.source, LIFETIME_STATS.c.total,
+                     LIFETIME_STATS.c.success, LIFETIME_STATS.c.failed, LIFETIME_STATS.c.skipped,
+                     LIFETIME_STATS.c.track_changes, LIFETIME_STATS.c.duration_ms_sum)
+
+
+def _fold_lifetime(rows: Sequence[Any]) -> tuple[PeriodStats, dict[str, PeriodStats], dict[str, PeriodStats]]:
+    """``(container, source, total, success, failed, skipped, changes, duration)`` rows → overall,
+    per container, per source."""
+    overall = [0] * 6
+    by_container: dict[str, list[int]] = {}
+    by_source: dict[str, list[int]] = {}
+    for container, source, *values in rows:
+        for sums in (overall, by_container.setdefault(container, [0] * 6), by_source.setdefault(source, [0] * 6)):
+            for i, value in enumerate(values):
+                sums[i] += int(value or 0)
+    return (_totals(overall), {key: _totals(v) for key, v in by_container.items()},
+            {key: _totals(v) for key, v in by_source.items()})
 
 
 def _totals(row: Any) -> PeriodStats:
