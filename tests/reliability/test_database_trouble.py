@@ -19,9 +19,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import grpc
 import pytest
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from tests.reliability.harness import (
     SIZES,
@@ -36,7 +34,7 @@ from tests.reliability.harness import (
 from tests.reliability.results import record
 from tests.support.arr_library import sonarr_payload_with_paths
 from tests.support.postgres import PostgresServer
-from tests.support.server import ServerProcess, make_server
+from tests.support.server import make_server
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
@@ -44,12 +42,6 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 def _done(db: Database) -> int:
     counts = db.status_counts()
     return counts.get("completed", 0) + counts.get("failed", 0) + counts.get("cancelled", 0)
-
-
-def _serving(server: ServerProcess) -> bool:
-    with grpc.insecure_channel(server.target) as channel:
-        reply = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=2)
-    return reply.status == health_pb2.HealthCheckResponse.SERVING
 
 
 def _check_all_completed(db: Database, files: list[Path], root: Path) -> list[dict]:
@@ -92,7 +84,7 @@ def test_postgres_restart_and_crash_while_workers_run(
             outages.append({"how": how, "done_before": before, "seconds": round(time.monotonic() - t0, 2)})
             assert server.process is not None and server.process.poll() is None, "the server died with its database"
         wait_for(lambda: _done(db) == len(files), timeout=300, interval=0.5, what="every job to end")
-        wait_for(lambda: _serving(server), timeout=30, what="the server to report SERVING again")
+        wait_for(lambda: server.serving(timeout=2), timeout=30, what="the server to report SERVING again")
         assert server.process.poll() is None
     finally:
         api.close()

@@ -23,8 +23,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
+from tests.support.child_process import LoggedChild
 from tests.support.ports import free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -54,7 +55,11 @@ def envoy_binary() -> str:
 
 
 @dataclass
-class EnvoyProcess:
+class EnvoyProcess(LoggedChild):
+    name: ClassVar[str] = "envoy"
+    poll_interval: ClassVar[float] = 0.05
+    stop_timeout: ClassVar[float] = 10.0
+
     config_path: Path
     listen_port: int
     admin_port: int
@@ -76,41 +81,24 @@ class EnvoyProcess:
         return f"http://127.0.0.1:{self.admin_port}"
 
     def start(self, timeout: float = 30.0) -> None:
-        log = open(self.log_path, "ab")
-        self.process = subprocess.Popen(
-            [
-                envoy_binary(),
-                "-c", str(self.config_path),
-                "--disable-hot-restart",
-                "--log-level", "warning",
-                "--concurrency", "1",
-                # Access-log lines reach the log within 0.2 s instead of Envoy's default 10 s.
-                "--file-flush-interval-msec", "200",
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        log.close()
+        self.spawn([
+            envoy_binary(),
+            "-c", str(self.config_path),
+            "--disable-hot-restart",
+            "--log-level", "warning",
+            "--concurrency", "1",
+            # Access-log lines reach the log within 0.2 s instead of Envoy's default 10 s.
+            "--file-flush-interval-msec", "200",
+        ])
         self.wait_ready(timeout)
 
-    def wait_ready(self, timeout: float) -> None:
+    def ready(self) -> bool:
         """Envoy's admin ``/ready`` answers 200 once listeners and clusters are up."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            assert self.process is not None
-            if self.process.poll() is not None:
-                raise RuntimeError(f"envoy exited with {self.process.returncode}:\n{self.log_text()}")
-            try:
-                with urllib.request.urlopen(f"{self.admin_url}/ready", timeout=1) as reply:
-                    if reply.status == 200:
-                        return
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                pass
-            time.sleep(0.05)
-        raise TimeoutError(f"envoy not ready after {timeout}s:\n{self.log_text()}")
-
-    def log_text(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+        try:
+            with urllib.request.urlopen(f"{self.admin_url}/ready", timeout=1) as reply:
+                return bool(reply.status == 200)
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            return False
 
     def access_log(self) -> list[dict[str, Any]]:
         """The JSON access-log lines so far (Envoy's own log lines are skipped)."""
@@ -135,16 +123,6 @@ class EnvoyProcess:
             if time.monotonic() > deadline:
                 raise AssertionError(f"no matching access-log line in:\n{self.log_text()}")
             time.sleep(0.05)
-
-    def stop(self, timeout: float = 10.0) -> int:
-        if self.process is None or self.process.poll() is not None:
-            return self.process.returncode if self.process else 0
-        self.process.terminate()
-        try:
-            return self.process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            return self.process.wait(timeout=10)
 
 
 def make_envoy(

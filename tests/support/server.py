@@ -10,24 +10,28 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import grpc
 import yaml
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from tests.support.child_process import LoggedChild
 from tests.support.ports import free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass
-class ServerProcess:
+class ServerProcess(LoggedChild):
+    name: ClassVar[str] = "server"
+    poll_interval: ClassVar[float] = 0.1
+    stop_timeout: ClassVar[float] = 30.0
+
     config_path: Path
     port: int
     api_key: str
@@ -41,50 +45,29 @@ class ServerProcess:
         return f"127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 30.0) -> None:
-        log = open(self.log_path, "ab")
-        self.process = subprocess.Popen(
+        self.spawn(
             [sys.executable, "-m", "arrtheaudio_server.app", "--config", str(self.config_path), *self.extra_args],
             cwd=REPO_ROOT,
             env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
         )
-        log.close()
         self.wait_ready(timeout)
 
-    def wait_ready(self, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            assert self.process is not None
-            if self.process.poll() is not None:
-                raise RuntimeError(f"server exited with {self.process.returncode}:\n{self.log_text()}")
-            try:
-                with grpc.insecure_channel(self.target) as channel:
-                    reply = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=1)
-                    if reply.status == health_pb2.HealthCheckResponse.SERVING:
-                        return
-            except grpc.RpcError:
-                pass
-            time.sleep(0.1)
-        raise TimeoutError(f"server not ready after {timeout}s:\n{self.log_text()}")
+    def serving(self, timeout: float = 1.0) -> bool:
+        """One gRPC health check; raises ``grpc.RpcError`` when the server does not answer."""
+        with grpc.insecure_channel(self.target) as channel:
+            reply = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=timeout)
+        return reply.status == health_pb2.HealthCheckResponse.SERVING
 
-    def log_text(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+    def ready(self) -> bool:
+        try:
+            return self.serving()
+        except grpc.RpcError:
+            return False
 
     def kill9(self) -> None:
         assert self.process is not None
         self.process.send_signal(signal.SIGKILL)
         self.process.wait(timeout=10)
-
-    def stop(self, timeout: float = 30.0) -> int:
-        if self.process is None or self.process.poll() is not None:
-            return self.process.returncode if self.process else 0
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            return self.process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            return self.process.wait(timeout=10)
 
 
 def write_config(path: Path, settings: dict[str, Any]) -> Path:
