@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from google.api import httpbody_pb2
@@ -89,7 +89,7 @@ def timestamp(value: datetime | timestamp_pb2.Timestamp) -> timestamp_pb2.Timest
     if isinstance(value, timestamp_pb2.Timestamp):
         return value
     stamp = timestamp_pb2.Timestamp()
-    stamp.FromDatetime(value.astimezone(timezone.utc))
+    stamp.FromDatetime(value.astimezone(UTC))
     return stamp
 
 

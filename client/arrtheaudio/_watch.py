@@ -25,7 +25,7 @@ class WatchEvent(Protocol):
     @property
     def error(self) -> status_pb2.Status: ...
 
-    def HasField(self, field_name: str) -> bool: ...  # noqa: N802 - protobuf's name
+    def HasField(self, field_name: str) -> bool: ...
 
 
 def raise_if_error(event: WatchEvent) -> None:

@@ -18,10 +18,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import grpc
-from google.protobuf import any_pb2
-from google.rpc import code_pb2, error_details_pb2, status_pb2
-from grpc_status import rpc_status
-
 from arrtheaudio.v1 import (
     admin_service_pb2,
     admin_service_pb2_grpc,
@@ -35,6 +31,9 @@ from arrtheaudio.v1 import (
     webhook_service_pb2,
     webhook_service_pb2_grpc,
 )
+from google.protobuf import any_pb2
+from google.rpc import code_pb2, error_details_pb2, status_pb2
+from grpc_status import rpc_status
 
 API_KEY = "canned-key"
 OPEN_METHODS = {"GetHealth", "SonarrWebhook", "RadarrWebhook"}
@@ -206,7 +205,7 @@ class CannedBackend:
         )
 
     def WatchJob(self, request: job_service_pb2.WatchJobRequest, md: dict[str, str]) -> Iterator[Any]:
-        Event = job_service_pb2.JobEvent  # noqa: N806
+        Event = job_service_pb2.JobEvent
         if request.job_id == "job-broken":
             yield Event(sequence=1, type=common_pb2.EVENT_TYPE_SNAPSHOT, job=_job(8, status=common_pb2.JOB_STATUS_RUNNING))
             yield _error_event(Event, code_pb2.INTERNAL, "storage went away")
@@ -281,7 +280,7 @@ class CannedBackend:
             return batch_service_pb2.CancelBatchResponse(batch=batch, cancelled_jobs=2)
 
     def WatchBatch(self, request: batch_service_pb2.WatchBatchRequest, md: dict[str, str]) -> Iterator[Any]:
-        Event = batch_service_pb2.BatchEvent  # noqa: N806
+        Event = batch_service_pb2.BatchEvent
         if request.batch_id == "batch-broken":
             yield Event(sequence=1, type=common_pb2.EVENT_TYPE_SNAPSHOT,
                         batch=batch_service_pb2.Batch(batch_id="batch-broken", status=common_pb2.BATCH_STATUS_RUNNING))
@@ -458,7 +457,7 @@ def _aio_method(name: str) -> Any:
 def _servicer_class(class_name: str, factory: Any) -> type:
     namespace: dict[str, Any] = {name: factory(name) for name in _rpc_names()}
 
-    def __init__(self: Any, backend: CannedBackend | None = None) -> None:  # noqa: N807
+    def __init__(self: Any, backend: CannedBackend | None = None) -> None:
         self.backend = backend or CannedBackend()
 
     namespace["__init__"] = __init__

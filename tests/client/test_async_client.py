@@ -6,7 +6,6 @@ from datetime import timedelta
 
 import grpc
 import pytest
-
 from arrtheaudio import (
     AlreadyExists,
     AsyncClient,
@@ -18,6 +17,7 @@ from arrtheaudio import (
     Unavailable,
 )
 from arrtheaudio.v1 import common_pb2
+
 from tests.client.canned import API_KEY, CannedBackend
 
 Server = tuple[str, CannedBackend]
@@ -90,7 +90,7 @@ async def test_watchers_async(aio_server: Server) -> None:
 
 
 async def test_webhooks_async(aio_server: Server) -> None:
-    target, backend = aio_server
+    target, _ = aio_server
     async with AsyncClient(target) as client:  # no API key: the token authenticates
         reply = await client.sonarr_webhook({"eventType": "Download", "episodeFiles": [{"path": "/tv/1.mkv"}]},
                                             token=API_KEY)

@@ -7,14 +7,13 @@ from typing import Any
 
 import grpc
 import pytest
-from google.protobuf import any_pb2
-from google.rpc import error_details_pb2, status_pb2
-
 from arrtheaudio import enums, errors
 from arrtheaudio._requests import http_body, timestamp
 from arrtheaudio.durations import days, parse_duration, whole_days
 from arrtheaudio.options import ClientOptions
 from arrtheaudio.paging import Page, awalk_pages, walk_pages
+from google.protobuf import any_pb2
+from google.rpc import error_details_pb2, status_pb2
 
 
 @pytest.mark.parametrize(
@@ -162,9 +161,8 @@ def test_options_precedence_and_requests() -> None:
 def test_tls_channels_are_built_lazily() -> None:
     from arrtheaudio import AsyncClient, Client
 
-    with Client("localhost:1", tls=True, timeout=1) as client:
-        with pytest.raises(errors.Unavailable):
-            client.health()
+    with Client("localhost:1", tls=True, timeout=1) as client, pytest.raises(errors.Unavailable):
+        client.health()
 
     async def run() -> None:
         async with AsyncClient("localhost:1", tls=True, timeout=1) as aclient:

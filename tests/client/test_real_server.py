@@ -12,8 +12,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
-
 from arrtheaudio import (
     AsyncClient,
     Client,
@@ -26,6 +24,8 @@ from arrtheaudio import (
 from arrtheaudio.cli import exit_codes
 from arrtheaudio.cli.main import cli
 from arrtheaudio.v1 import common_pb2
+from click.testing import CliRunner
+
 from tests.support.media_files import AudioSpec, file_fingerprint, make_mkv, read_back, tools_available
 from tests.support.server import ServerProcess, running_server
 

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import grpc
 import pytest
-
 from arrtheaudio import (
     AlreadyExists,
     Client,
@@ -21,6 +20,7 @@ from arrtheaudio import (
     Unavailable,
 )
 from arrtheaudio.v1 import common_pb2, job_service_pb2
+
 from tests.client.canned import API_KEY, CannedBackend
 
 grpc_max_workers = 4  # read by pytest-grpc: streams and unary calls in parallel
@@ -216,7 +216,7 @@ def test_watch_batch_in_band_unavailable(client: Client) -> None:
 def test_stats(client: Client, backend: CannedBackend) -> None:
     stats = client.get_stats()
     assert stats.lifetime.total == 6 and stats.lifetime.failed == 1
-    after = datetime.fromtimestamp(1_700_000_004, tz=timezone.utc)
+    after = datetime.fromtimestamp(1_700_000_004, tz=UTC)
     job_stats = client.get_job_stats(created_after=after, source="manual")
     assert job_stats.counts.total == 4
     assert backend.requests[-1][1].created_after.ToSeconds() == 1_700_000_004

@@ -25,7 +25,13 @@ _STATUS_STYLE = {"success": "green", "skipped": "yellow", "failed": "red"}
 
 
 def _load_settings(config: Path | None, languages: str | None) -> Settings:
-    from arrtheaudio_server.config import DEFAULT_CONFIG_DIR, DEFAULT_CONFIG_FILE, ConfigError, Settings, load_settings
+    from arrtheaudio_server.config import (
+        DEFAULT_CONFIG_DIR,
+        DEFAULT_CONFIG_FILE,
+        ConfigError,
+        Settings,
+        load_settings,
+    )
 
     overrides: dict[str, Any] = {}
     if languages:
@@ -70,11 +76,10 @@ def _as_json(result: ProcessResult) -> str:
 
 
 async def _run_files(settings: Settings, files: list[Path], dry_run: bool, progress: bool, as_json: bool) -> list[ProcessResult]:
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
     from arrtheaudio_server.media.pipeline import Pipeline
     from arrtheaudio_server.metadata.cache import InMemoryMetadataCache
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     console = Console(highlight=False)
     pipeline = Pipeline(settings, InMemoryMetadataCache())

@@ -8,7 +8,7 @@ JSON object per line (NDJSON), like the HTTP watch endpoints.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import timezone
+from datetime import UTC
 
 from google.protobuf import json_format, timestamp_pb2
 from google.protobuf.message import Message
@@ -47,7 +47,7 @@ def when(parent: Message, field: str) -> str:
     if not parent.HasField(field):
         return ""
     stamp: timestamp_pb2.Timestamp = getattr(parent, field)
-    return stamp.ToDatetime(tzinfo=timezone.utc).astimezone().strftime("%Y-%m-%d %H:%M:%S")
+    return stamp.ToDatetime(tzinfo=UTC).astimezone().strftime("%Y-%m-%d %H:%M:%S")
 
 
 def styled(label: str) -> str:
