@@ -144,6 +144,12 @@ class CannedBackend:
         if metadata.get("x-api-key") != API_KEY:
             raise Refused(code_pb2.UNAUTHENTICATED, "missing or invalid API key")
 
+    def answer(self, method: str, request: Any, metadata: dict[str, str]) -> Any:
+        """Authenticate and record one call, then answer it (a stream's answer is a generator)."""
+        self.check_auth(method, metadata)
+        self.requests.append((method, request, metadata))
+        return getattr(self, method)(request, metadata)
+
     # -- AdminService ----------------------------------------------------------------------
 
     def GetHealth(self, request: admin_service_pb2.GetHealthRequest, md: dict[str, str]) -> Any:
@@ -407,9 +413,7 @@ def _sync_method(name: str) -> Any:
         def stream(self: Any, request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
             md = _metadata(context)
             try:
-                self.backend.check_auth(name, md)
-                self.backend.requests.append((name, request, md))
-                for event in getattr(self.backend, name)(request, md):
+                for event in self.backend.answer(name, request, md):
                     if not context.is_active():
                         return
                     yield event
@@ -420,9 +424,7 @@ def _sync_method(name: str) -> Any:
     def unary(self: Any, request: Any, context: grpc.ServicerContext) -> Any:
         md = _metadata(context)
         try:
-            self.backend.check_auth(name, md)
-            self.backend.requests.append((name, request, md))
-            return getattr(self.backend, name)(request, md)
+            return self.backend.answer(name, request, md)
         except Refused as refused:
             context.abort_with_status(rpc_status.to_status(refused.status))
     return unary
@@ -433,10 +435,8 @@ def _aio_method(name: str) -> Any:
         async def stream(self: Any, request: Any, context: grpc.aio.ServicerContext) -> Any:
             md = _metadata(context)
             try:
-                self.backend.check_auth(name, md)
-                self.backend.requests.append((name, request, md))
                 # The canned generators sleep with time.sleep; step them in a thread.
-                events = iter(getattr(self.backend, name)(request, md))
+                events = iter(self.backend.answer(name, request, md))
                 while (event := await asyncio.to_thread(next, events, None)) is not None:
                     yield event
             except Refused as refused:
@@ -446,9 +446,7 @@ def _aio_method(name: str) -> Any:
     async def unary(self: Any, request: Any, context: grpc.aio.ServicerContext) -> Any:
         md = _metadata(context)
         try:
-            self.backend.check_auth(name, md)
-            self.backend.requests.append((name, request, md))
-            return getattr(self.backend, name)(request, md)
+            return self.backend.answer(name, request, md)
         except Refused as refused:
             await context.abort_with_status(rpc_status.to_status(refused.status))
     return unary
