@@ -84,10 +84,10 @@ async def start_server(settings: Settings, **runtime_options: Any) -> RunningSer
     try:
         health_servicer = health.aio.HealthServicer()
         server = grpc.aio.server(
-            interceptors=runtime.interceptors(api_key),
+            interceptors=runtime.interceptors(),
             options=[("grpc.max_receive_message_length", 16 * 1024 * 1024)],
         )
-        service_names = runtime.register_services(server, api_key)
+        service_names = runtime.register_services(server)
         health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
         reflection.enable_server_reflection(
             (*service_names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME),

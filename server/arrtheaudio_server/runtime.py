@@ -103,10 +103,10 @@ class Runtime:
     def serving(self) -> bool:
         return self.monitor is not None and self.monitor.serving
 
-    def interceptors(self, api_key: str | None = None) -> Sequence[grpc.aio.ServerInterceptor]:
+    def interceptors(self) -> Sequence[grpc.aio.ServerInterceptor]:
         return (ApiKeyInterceptor(self.credentials),)
 
-    def register_services(self, server: grpc.aio.Server, api_key: str | None = None) -> tuple[str, ...]:
+    def register_services(self, server: grpc.aio.Server) -> tuple[str, ...]:
         queue = self.queue
         job_service_pb2_grpc.add_JobServiceServicer_to_server(JobServicer(queue, self.watch), server)
         batch_service_pb2_grpc.add_BatchServiceServicer_to_server(BatchServicer(queue, self.paths, self.watch), server)
