@@ -39,6 +39,7 @@ from arrtheaudio_server.metadata.cache import MetadataCache
 from arrtheaudio_server.metadata.hints import MediaHints
 from arrtheaudio_server.metadata.resolver import LanguagePlan, LanguageResolver
 from arrtheaudio_server.metadata.tmdb import TmdbClient
+from arrtheaudio_server.paths import PathPolicy
 
 log = structlog.get_logger(__name__)
 
@@ -117,6 +118,7 @@ class Pipeline:
         tmdb: TmdbClient | None = None,
     ) -> None:
         self.settings = settings
+        self._paths = PathPolicy.from_settings(settings)
         self._free_space = free_space or disk_free_bytes
         self._tmdb = tmdb if tmdb is not None else TmdbClient(settings.tmdb, cache)
         self._resolver = LanguageResolver(settings, self._tmdb)
@@ -168,12 +170,18 @@ class Pipeline:
             duration_ms=result.duration_ms,
         )
 
-    def _outside_roots(self, path: Path) -> bool:
-        roots = self.settings.resolved_media_roots
-        if not roots:
-            return False
-        real = os.path.realpath(path)
-        return not any(os.path.commonpath([real, str(root)]) == str(root) for root in roots)
+    def _where_is(self, path: Path) -> tuple[ReasonCode, str] | None:
+        """Why ``path`` cannot be processed, if it cannot: blocking stats, run in a thread.
+
+        The roots are only enforced when configured, so the local CLI works anywhere.
+        """
+        if self._paths.roots and not self._paths.is_inside_roots(Path(os.path.realpath(path))):
+            return ReasonCode.OUTSIDE_MEDIA_ROOTS, "the file is outside the configured media roots"
+        if not path.exists():
+            return ReasonCode.NOT_FOUND, "the file does not exist"
+        if not path.is_file():
+            return ReasonCode.UNSUPPORTED, "not a regular file"
+        return None
 
     async def _process(self, path: Path, hints: MediaHints | None, progress: _Progress) -> ProcessResult:
         failed, skipped = ResultStatus.FAILED, ResultStatus.SKIPPED
@@ -183,12 +191,9 @@ class Pipeline:
             return progress.result(skipped, ReasonCode.UNSUPPORTED, f"not a supported container ({path.suffix or 'no extension'})")
         if not getattr(self.settings.containers, container.value):
             return progress.result(skipped, ReasonCode.CONTAINER_DISABLED, f"{container.value} processing is disabled")
-        if self._outside_roots(path):
-            return progress.result(failed, ReasonCode.OUTSIDE_MEDIA_ROOTS, "the file is outside the configured media roots")
-        if not path.exists():
-            return progress.result(failed, ReasonCode.NOT_FOUND, "the file does not exist")
-        if not path.is_file():
-            return progress.result(failed, ReasonCode.UNSUPPORTED, "not a regular file")
+        problem = await asyncio.to_thread(self._where_is, path)
+        if problem is not None:
+            return progress.result(failed, *problem)
 
         budget = self.settings.processing.timeout_seconds
         info = await probe(path, container, mkvmerge=self.settings.tools.mkvmerge, timeout=budget)
