@@ -398,6 +398,7 @@ def log_to_file(path: Path, level: str = "INFO") -> None:
     import logging
 
     import structlog
+
     from arrtheaudio_server.logging_setup import configure_logging
 
     configure_logging("json", level)

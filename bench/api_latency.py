@@ -22,9 +22,9 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import grpc
-from arrtheaudio import Client
 from grpc_health.v1 import health_pb2_grpc
 
+from arrtheaudio import Client
 from bench._harness import (
     API_KEY,
     CpuMeter,

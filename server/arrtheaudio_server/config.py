@@ -97,7 +97,7 @@ class StorageSettings(_Section):
     def _known_scheme(cls, value: str | None) -> str | None:
         if value is None:
             return value
-        if not (value.startswith("sqlite") or value.startswith("postgresql")):
+        if not value.startswith(("sqlite", "postgresql")):
             raise ValueError("must be a sqlite:// or postgresql:// URL")
         return value
 

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 
 import grpc
 import structlog
+from grpc_health.v1 import health
+
 from arrtheaudio.v1 import (
     admin_service_pb2,
     admin_service_pb2_grpc,
@@ -32,8 +34,6 @@ from arrtheaudio.v1 import (
     webhook_service_pb2,
     webhook_service_pb2_grpc,
 )
-from grpc_health.v1 import health
-
 from arrtheaudio_server.api.admin_servicer import AdminServicer
 from arrtheaudio_server.api.auth import ApiKeyInterceptor, Credentials
 from arrtheaudio_server.api.batch_servicer import BatchServicer

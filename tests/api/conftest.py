@@ -16,6 +16,11 @@ from typing import Any
 
 import grpc
 import pytest
+from google.api import httpbody_pb2
+from google.rpc import error_details_pb2
+from grpc_health.v1 import health_pb2_grpc
+from grpc_status import rpc_status
+
 from arrtheaudio.v1 import (
     admin_service_pb2_grpc,
     batch_service_pb2_grpc,
@@ -28,11 +33,6 @@ from arrtheaudio.v1 import (
 from arrtheaudio_server.api.watch import WatchConfig
 from arrtheaudio_server.app import RunningServer, start_server
 from arrtheaudio_server.config import Settings
-from google.api import httpbody_pb2
-from google.rpc import error_details_pb2
-from grpc_health.v1 import health_pb2_grpc
-from grpc_status import rpc_status
-
 from tests.support.arr_library import ArrLibrary, make_library
 from tests.support.media_files import tools_available
 

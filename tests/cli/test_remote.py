@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner, Result
+
 from arrtheaudio.cli import exit_codes
 from arrtheaudio.cli.main import cli
 from arrtheaudio.v1 import common_pb2
-from click.testing import CliRunner, Result
-
 from tests.client.canned import API_KEY, CannedBackend
 
 grpc_max_workers = 4  # read by pytest-grpc

@@ -18,6 +18,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import grpc
+from google.protobuf import any_pb2
+from google.rpc import code_pb2, error_details_pb2, status_pb2
+from grpc_status import rpc_status
+
 from arrtheaudio.v1 import (
     admin_service_pb2,
     admin_service_pb2_grpc,
@@ -31,9 +35,6 @@ from arrtheaudio.v1 import (
     webhook_service_pb2,
     webhook_service_pb2_grpc,
 )
-from google.protobuf import any_pb2
-from google.rpc import code_pb2, error_details_pb2, status_pb2
-from grpc_status import rpc_status
 
 API_KEY = "canned-key"
 OPEN_METHODS = {"GetHealth", "SonarrWebhook", "RadarrWebhook"}

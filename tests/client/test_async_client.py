@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import grpc
 import pytest
+
 from arrtheaudio import (
     AlreadyExists,
     AsyncClient,
@@ -17,7 +18,6 @@ from arrtheaudio import (
     Unavailable,
 )
 from arrtheaudio.v1 import common_pb2
-
 from tests.client.canned import API_KEY, CannedBackend
 
 Server = tuple[str, CannedBackend]

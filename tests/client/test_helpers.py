@@ -7,13 +7,14 @@ from typing import Any
 
 import grpc
 import pytest
+from google.protobuf import any_pb2
+from google.rpc import error_details_pb2, status_pb2
+
 from arrtheaudio import enums, errors
 from arrtheaudio._requests import http_body, timestamp
 from arrtheaudio.durations import days, parse_duration, whole_days
 from arrtheaudio.options import ClientOptions
 from arrtheaudio.paging import Page, awalk_pages, walk_pages
-from google.protobuf import any_pb2
-from google.rpc import error_details_pb2, status_pb2
 
 
 @pytest.mark.parametrize(

@@ -12,6 +12,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
+
 from arrtheaudio import (
     AsyncClient,
     Client,
@@ -24,8 +26,6 @@ from arrtheaudio import (
 from arrtheaudio.cli import exit_codes
 from arrtheaudio.cli.main import cli
 from arrtheaudio.v1 import common_pb2
-from click.testing import CliRunner
-
 from tests.support.media_files import AudioSpec, file_fingerprint, make_mkv, read_back, tools_available
 from tests.support.server import ServerProcess, running_server
 
@@ -147,7 +147,7 @@ def test_readme_python_example_runs(server: ServerProcess, media: Path, monkeypa
     block = readme.split("<!-- readme-example: client -->", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
     monkeypatch.setenv("ARRTHEAUDIO_TARGET", server.target)
     monkeypatch.setenv("ARRTHEAUDIO_API_KEY", server.api_key)
-    exec(compile(block, "README.md", "exec"), {"MEDIA_DIR": str(media / "Show")})  # noqa: S102
+    exec(compile(block, "README.md", "exec"), {"MEDIA_DIR": str(media / "Show")})
     out = capsys.readouterr().out.splitlines()
     assert out[0] == "SERVING"
     assert out[-1].startswith("not found:")

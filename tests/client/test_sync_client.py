@@ -8,6 +8,7 @@ from typing import Any
 
 import grpc
 import pytest
+
 from arrtheaudio import (
     AlreadyExists,
     Client,
@@ -20,7 +21,6 @@ from arrtheaudio import (
     Unavailable,
 )
 from arrtheaudio.v1 import common_pb2, job_service_pb2
-
 from tests.client.canned import API_KEY, CannedBackend
 
 grpc_max_workers = 4  # read by pytest-grpc: streams and unary calls in parallel

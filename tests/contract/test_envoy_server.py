@@ -14,7 +14,12 @@ import httpx
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from arrtheaudio.v1 import admin_service_pb2, admin_service_pb2_grpc, stats_service_pb2, stats_service_pb2_grpc
+from arrtheaudio.v1 import (
+    admin_service_pb2,
+    admin_service_pb2_grpc,
+    stats_service_pb2,
+    stats_service_pb2_grpc,
+)
 from tests.contract.conftest import tool
 from tests.support.envoy import EnvoyProcess, running_envoy
 from tests.support.media_files import AudioSpec, make_mkv, tools_available

@@ -12,7 +12,6 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent import futures
-from pathlib import Path
 
 import grpc
 import httpx
@@ -47,7 +46,7 @@ class Jobs(job_service_pb2_grpc.JobServiceServicer):
     def __init__(self) -> None:
         self.release_stream = threading.Event()
 
-    def GetJob(self, request, context):  # noqa: N802
+    def GetJob(self, request, context):
         if request.job_id == "missing":
             context.abort_with_status(_rich_error(
                 code_pb2.NOT_FOUND, "job missing not found",
@@ -62,14 +61,14 @@ class Jobs(job_service_pb2_grpc.JobServiceServicer):
             created_at=timestamp_pb2.Timestamp(seconds=1_700_000_000),
             selected_track=common_pb2.SelectedTrack(index=0, language="jpn")))
 
-    def ListJobs(self, request, context):  # noqa: N802
+    def ListJobs(self, request, context):
         # Echo the filters back so the test sees how query parameters were bound.
         return job_service_pb2.ListJobsResponse(
             jobs=[common_pb2.Job(job_id=f"{request.batch_id}:{request.limit}:{request.offset}:{request.order_by}",
                                  status=request.status, source=request.source)],
             total_size=1)
 
-    def WatchJob(self, request, context) -> Iterator[job_service_pb2.JobEvent]:  # noqa: N802
+    def WatchJob(self, request, context) -> Iterator[job_service_pb2.JobEvent]:
         job = common_pb2.Job(job_id=request.job_id, status=common_pb2.JOB_STATUS_RUNNING)
         yield job_service_pb2.JobEvent(sequence=1, type=common_pb2.EVENT_TYPE_SNAPSHOT, job=job)
         # The test reads the first line before letting the stream continue: proves no buffering.
@@ -81,12 +80,12 @@ class Jobs(job_service_pb2_grpc.JobServiceServicer):
 
 
 class Stats(stats_service_pb2_grpc.StatsServiceServicer):
-    def GetJobStats(self, request, context):  # noqa: N802
+    def GetJobStats(self, request, context):
         return stats_service_pb2.GetJobStatsResponse(counts=common_pb2.JobCounts(total=42))
 
 
 class Webhooks(webhook_service_pb2_grpc.WebhookServiceServicer):
-    def SonarrWebhook(self, request, context):  # noqa: N802
+    def SonarrWebhook(self, request, context):
         api_key = dict(context.invocation_metadata()).get("x-api-key", "")
         return webhook_service_pb2.SonarrWebhookResponse(
             status=webhook_service_pb2.WEBHOOK_STATUS_ACCEPTED,
@@ -96,7 +95,7 @@ class Webhooks(webhook_service_pb2_grpc.WebhookServiceServicer):
 
 
 class Batches(batch_service_pb2_grpc.BatchServiceServicer):
-    def StartBatch(self, request, context):  # noqa: N802
+    def StartBatch(self, request, context):
         return batch_service_pb2.StartBatchResponse(
             batch_id="b1", estimated_files=len(request.exclude_patterns),
             status=common_pb2.BATCH_STATUS_SCANNING,

@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from arrtheaudio_server.media.tools import run_tool
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="needs /proc and prctl")

@@ -65,7 +65,7 @@ class FakeTmdb:
             def log_message(self, *args: Any) -> None:
                 pass
 
-            def do_GET(self) -> None:  # noqa: N802 - http.server API
+            def do_GET(self) -> None:
                 parts = urlsplit(self.path)
                 with fake._lock:
                     fake.requests.append(Seen(parts.path, parse_qs(parts.query), dict(self.headers), time.monotonic()))

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from arrtheaudio_server.config import Settings
 from arrtheaudio_server.media.result import Container, ProcessResult, ReasonCode, ResultStatus
 from arrtheaudio_server.metadata.hints import MediaHints

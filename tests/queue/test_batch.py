@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from arrtheaudio_server.media.pipeline import Pipeline
 from arrtheaudio_server.queue.domain import AlreadyExists, BatchRequest, BatchStatus, JobStatus, NotFound
-
 from tests.queue.conftest import FakePipeline, make_settings, touch, wait_for
 from tests.support.media_files import AudioSpec, make_corrupt, make_mkv, make_mp4, read_back, tools_available
 

@@ -8,7 +8,6 @@ from pathlib import Path
 from arrtheaudio_server.media.result import Container
 from arrtheaudio_server.queue.domain import JobFilter, JobStatus, Priority, Source
 from arrtheaudio_server.queue.storage import JobOutcome, NewJob, QueueStorage
-
 from tests.queue.conftest import open_storage
 
 

@@ -12,14 +12,14 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import event, text
+
 from arrtheaudio_server import clock
 from arrtheaudio_server.media.result import Container
 from arrtheaudio_server.queue import claim as claims
 from arrtheaudio_server.queue.domain import JobFilter, JobStatus, Priority, Source
 from arrtheaudio_server.queue.models import JOBS
 from arrtheaudio_server.queue.storage import NewJob, QueueStorage
-from sqlalchemy import event, text
-
 from tests.queue.conftest import open_storage
 
 HISTORY = 100_000

@@ -7,11 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from arrtheaudio_server.metadata.hints import MediaHints
 from arrtheaudio_server.queue.domain import JobStatus, Source
 from arrtheaudio_server.queue.facade import QueueFacade
 from arrtheaudio_server.queue.manager import QueueManager
-
 from tests.queue.conftest import FakePipeline, touch, wait_for, wait_terminal
 
 

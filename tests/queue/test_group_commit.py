@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
+
 from arrtheaudio_server.clock import utcnow
 from arrtheaudio_server.media.result import Container
 from arrtheaudio_server.metadata.hints import MediaHints
@@ -29,8 +31,6 @@ from arrtheaudio_server.queue.domain import (
 from arrtheaudio_server.queue.group_commit import GroupCommit
 from arrtheaudio_server.queue.models import JOBS, WEBHOOKS
 from arrtheaudio_server.queue.storage import NewJob, QueueStorage
-from sqlalchemy import select
-
 from tests.queue.conftest import open_storage
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+
 from arrtheaudio_server import clock
 from arrtheaudio_server.media.result import Container, ResultStatus
 from arrtheaudio_server.metadata.hints import MediaHints
@@ -22,7 +23,6 @@ from arrtheaudio_server.queue.domain import (
     WebhookInfo,
 )
 from arrtheaudio_server.queue.storage import JobOutcome, NewJob, QueueStorage
-
 from tests.queue.conftest import open_storage
 
 NOW = clock.utcnow()

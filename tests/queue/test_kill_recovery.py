@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
+
 from arrtheaudio_server.media.pipeline import Pipeline
 from arrtheaudio_server.queue.domain import BatchRequest, BatchStatus, JobStatus
 from arrtheaudio_server.queue.models import JOBS
-from sqlalchemy import select
-
 from tests.queue.conftest import make_settings, wait_for
 from tests.support.media_files import AudioSpec, make_mkv, make_mp4, read_back, tools_available
 

@@ -7,11 +7,11 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import text
+
 from arrtheaudio_server import clock
 from arrtheaudio_server.queue.domain import BatchRequest, BatchStatus, Priority, Source
 from arrtheaudio_server.queue.storage import NewJob, QueueStorage
-from sqlalchemy import text
-
 from tests.queue.conftest import open_storage
 
 

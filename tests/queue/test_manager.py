@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from arrtheaudio_server.media.result import Container, ReasonCode
 from arrtheaudio_server.metadata.hints import MediaHints
 from arrtheaudio_server.queue.domain import (
@@ -21,7 +22,6 @@ from arrtheaudio_server.queue.domain import (
     ServiceUnavailable,
     Source,
 )
-
 from tests.queue.conftest import FakePipeline, failed, skipped, touch, wait_for, wait_terminal
 
 HINTS = MediaHints(kind="series", title="Show", original_language="Japanese", tvdb_id=42)

@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from arrtheaudio_server.media.result import ReasonCode
 from arrtheaudio_server.metadata.hints import MediaHints
 from arrtheaudio_server.queue.domain import JobStatus, Source
-
 from tests.queue.conftest import FakePipeline, touch, wait_for, wait_terminal
 
 

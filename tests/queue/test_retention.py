@@ -7,13 +7,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import update
+
 from arrtheaudio_server.clock import utcnow
 from arrtheaudio_server.metadata.hints import MediaHints
 from arrtheaudio_server.queue.domain import BatchRequest, BatchStatus, JobFilter, JobStatus, NotFound, Source
 from arrtheaudio_server.queue.metadata_cache import DatabaseMetadataCache
 from arrtheaudio_server.queue.models import BATCHES, JOBS, WEBHOOKS
-from sqlalchemy import update
-
 from tests.queue.conftest import FakePipeline, failed, touch, wait_terminal
 
 

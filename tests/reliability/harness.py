@@ -28,6 +28,8 @@ from pathlib import Path
 from typing import Any
 
 import grpc
+from google.api import httpbody_pb2
+
 from arrtheaudio.v1 import (
     batch_service_pb2,
     batch_service_pb2_grpc,
@@ -37,8 +39,6 @@ from arrtheaudio.v1 import (
     webhook_service_pb2,
     webhook_service_pb2_grpc,
 )
-from google.api import httpbody_pb2
-
 from tests.support.media_files import AudioSpec, make_mkv, make_mp4, read_back
 from tests.support.postgres import PostgresServer
 

@@ -15,8 +15,8 @@ import time
 from pathlib import Path
 
 import pytest
-from arrtheaudio.v1 import common_pb2 as batch_pb2
 
+from arrtheaudio.v1 import common_pb2 as batch_pb2
 from tests.reliability.conftest import Backend
 from tests.reliability.harness import (
     SIZES,

@@ -42,14 +42,14 @@ from typing import Literal
 
 __all__ = [
     "AudioSpec",
-    "SubtitleSpec",
-    "StreamReadback",
     "MediaReadback",
+    "StreamReadback",
+    "SubtitleSpec",
+    "file_fingerprint",
+    "make_corrupt",
     "make_mkv",
     "make_mp4",
-    "make_corrupt",
     "read_back",
-    "file_fingerprint",
 ]
 
 _LAYOUTS = {1: "mono", 2: "stereo", 6: "5.1", 8: "7.1"}

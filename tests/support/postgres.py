@@ -476,7 +476,7 @@ class PostgresServer:
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                preexec_fn=_set_pdeathsig,  # noqa: PLW1509 - needed for the death signal
+                preexec_fn=_set_pdeathsig,
                 **self._run_as_owner(),  # type: ignore[arg-type]
             )
         finally:

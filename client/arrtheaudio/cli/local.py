@@ -76,10 +76,11 @@ def _as_json(result: ProcessResult) -> str:
 
 
 async def _run_files(settings: Settings, files: list[Path], dry_run: bool, progress: bool, as_json: bool) -> list[ProcessResult]:
-    from arrtheaudio_server.media.pipeline import Pipeline
-    from arrtheaudio_server.metadata.cache import InMemoryMetadataCache
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from arrtheaudio_server.media.pipeline import Pipeline
+    from arrtheaudio_server.metadata.cache import InMemoryMetadataCache
 
     console = Console(highlight=False)
     pipeline = Pipeline(settings, InMemoryMetadataCache())

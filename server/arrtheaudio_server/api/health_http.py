@@ -36,7 +36,7 @@ class AdminServicer(admin_service_pb2_grpc.AdminServiceServicer):
         self._storage = storage
         self._version = version or package_version()
 
-    async def GetHealth(  # noqa: N802 - gRPC method name
+    async def GetHealth(
         self, request: admin_service_pb2.GetHealthRequest, context: grpc.aio.ServicerContext
     ) -> admin_service_pb2.GetHealthResponse:
         return admin_service_pb2.GetHealthResponse(

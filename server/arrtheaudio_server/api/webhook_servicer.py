@@ -17,9 +17,9 @@ from typing import Any
 
 import grpc
 import structlog
-from arrtheaudio.v1 import common_pb2, webhook_service_pb2, webhook_service_pb2_grpc
 from google.rpc import error_details_pb2
 
+from arrtheaudio.v1 import common_pb2, webhook_service_pb2, webhook_service_pb2_grpc
 from arrtheaudio_server.api import convert
 from arrtheaudio_server.api.auth import Credentials
 from arrtheaudio_server.api.errors import ApiError, FieldViolation, abort, translates_errors

@@ -97,7 +97,7 @@ async def _read_mediainfo(path: Path, container: Container) -> Any | ProbeFailur
         return ProbeFailure(ReasonCode.UNREADABLE, f"cannot read the file: {exc.strerror or exc}")
     except OSError as exc:
         return ProbeFailure(ReasonCode.UNREADABLE, f"cannot read the file: {exc}")
-    except Exception as exc:  # the C library reports garbage in many ways
+    except Exception as exc:  # noqa: BLE001 - the C library reports garbage in many ways
         return ProbeFailure(ReasonCode.CORRUPT, f"MediaInfo could not parse the file: {exc}")
     general = info.general_tracks[0] if info.general_tracks else None
     fmt = getattr(general, "format", None)

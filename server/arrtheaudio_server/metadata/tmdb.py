@@ -114,7 +114,7 @@ class TmdbClient:
                 return hit or None
         try:
             value = await fetch(*args)
-        except Exception as exc:  # TMDB down, bad JSON, anything: the job goes on without it
+        except Exception as exc:  # noqa: BLE001 - TMDB down, bad JSON, anything: the job goes on without it
             log.warning("tmdb.unavailable", key=key, error=str(exc) or type(exc).__name__)
             return None
         if value is None:

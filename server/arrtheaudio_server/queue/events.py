@@ -527,7 +527,7 @@ class PostgresNotifyBridge:
             conn = await self._connect()
             lost = asyncio.Event()
             try:
-                conn.add_termination_listener(lambda _conn: lost.set())
+                conn.add_termination_listener(lambda _conn, lost=lost: lost.set())
                 await conn.add_listener(self.channel, self._on_notification)
             except Exception as exc:  # noqa: BLE001 - the server went away between connect and LISTEN
                 log.warning("events.listen_failed", error=str(exc))
