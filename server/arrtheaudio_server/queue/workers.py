@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -38,6 +37,7 @@ import structlog
 
 from arrtheaudio_server.clock import utcnow
 from arrtheaudio_server.config import ProcessingSettings
+from arrtheaudio_server.media.mp4 import disk_free_bytes as disk_free
 from arrtheaudio_server.media.result import Container, ProcessResult, ReasonCode, ResultStatus
 from arrtheaudio_server.metadata.hints import MediaHints
 from arrtheaudio_server.queue.domain import Job, JobStatus, Priority
@@ -47,10 +47,6 @@ log = structlog.get_logger(__name__)
 
 SpaceProbe = Callable[[Path], int]
 """Free bytes on the filesystem holding the given directory."""
-
-
-def disk_free(directory: Path) -> int:
-    return shutil.disk_usage(directory).free
 
 
 class Pipeline(Protocol):
