@@ -9,6 +9,7 @@ a root can lead the server to a file outside the configured media roots.
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -65,11 +66,16 @@ class PathPolicy:
         if not self.is_inside_roots(resolved):
             raise PathRejected("outside_roots", raw, f"{raw!r} is outside the configured media roots")
         if must_exist:
-            if not resolved.exists():
-                raise PathRejected("not_found", raw, f"{raw!r} does not exist")
-            if expect == "file" and not resolved.is_file():
+            try:
+                st = resolved.stat()
+            except (FileNotFoundError, NotADirectoryError) as exc:
+                raise PathRejected("not_found", raw, f"{raw!r} does not exist") from exc
+            except OSError as exc:
+                # ENAMETOOLONG, EACCES, ELOOP…: a path we cannot use, not a server fault.
+                raise PathRejected("invalid", raw, f"cannot use {raw!r}: {exc.strerror or exc}") from exc
+            if expect == "file" and not stat.S_ISREG(st.st_mode):
                 raise PathRejected("not_a_file", raw, f"{raw!r} is not a regular file")
-            if expect == "dir" and not resolved.is_dir():
+            if expect == "dir" and not stat.S_ISDIR(st.st_mode):
                 raise PathRejected("not_a_directory", raw, f"{raw!r} is not a directory")
         return resolved
 

@@ -91,6 +91,8 @@ async def test_second_batch_for_the_same_path_already_exists(api: Api, tmp_path)
         (lambda lib: {"path": str(lib.tv / "missing")}, grpc.StatusCode.NOT_FOUND, None),
         (lambda lib: {"path": "/etc"}, grpc.StatusCode.PERMISSION_DENIED, None),
         (lambda lib: {"path": str(lib.tv) + "/../../.."}, grpc.StatusCode.PERMISSION_DENIED, None),
+        # A component longer than NAME_MAX (ENAMETOOLONG from stat): a bad path, never INTERNAL.
+        (lambda lib: {"path": str(lib.tv / ("A" * 300))}, grpc.StatusCode.INVALID_ARGUMENT, "path"),
         (lambda lib: {"path": str(lib.tv), "pattern": "a/b.mkv"}, grpc.StatusCode.INVALID_ARGUMENT, "pattern"),
         (lambda lib: {"path": str(lib.tv), "pattern": "[abc.mkv"}, grpc.StatusCode.INVALID_ARGUMENT, "pattern"),
         (lambda lib: {"path": str(lib.tv), "min_size_mb": -1}, grpc.StatusCode.INVALID_ARGUMENT, "min_size_mb"),

@@ -226,6 +226,15 @@ async def test_no_usable_file_is_not_found_with_each_file(api: Api) -> None:
     assert await total_jobs(api) == 0
 
 
+async def test_overlong_file_name_is_invalid_argument_not_internal(api: Api) -> None:
+    good = "/tv/Kaiju Harbor/Season 01/" + api.library.episode(0).name
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await api.sonarr(sonarr_payload_with_paths([good, "/tv/Kaiju Harbor/" + "A" * 300 + ".mkv"]))
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "episodeFiles[1].path" in violations(caught.value)
+    assert await total_jobs(api) == 0
+
+
 async def test_same_file_twice_in_one_delivery_is_one_job(api: Api) -> None:
     real = "/tv/Kaiju Harbor/Season 01/" + api.library.episode(0).name
     os.symlink(api.library.episode(0), api.library.tv / "alias.mkv")

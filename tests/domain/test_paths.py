@@ -87,3 +87,16 @@ def test_root_itself_and_missing_paths_when_existence_not_required(tree: Path) -
     pol = policy(tree)
     assert pol.resolve(str(tree / "media"), expect="dir") == (tree / "media").resolve()
     assert pol.resolve(str(tree / "media" / "new.mkv"), must_exist=False).name == "new.mkv"
+
+
+@pytest.mark.parametrize(
+    ("name", "kind"),
+    [("A" * 300 + ".mkv", "invalid"), ("A" * 300 + "/e1.mkv", "invalid"), ("e1.mkv/inner.mkv", "not_found")],
+)
+def test_unusable_names_are_rejected_not_crashed(tree: Path, name: str, kind: str) -> None:
+    """ENAMETOOLONG / ENOTDIR from the stat are a bad request, never an internal error."""
+    with pytest.raises(PathRejected) as info:
+        policy(tree).resolve_arr_file(f"/tv/Show/{name}")
+    assert info.value.kind == kind
+    if kind == "invalid":
+        assert "too long" in str(info.value)
