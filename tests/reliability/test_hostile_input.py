@@ -110,7 +110,8 @@ class Target:
 
 
 @pytest.fixture(scope="module")
-def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
+def target(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[Target]:
+    failed_before = request.session.testsfailed
     base = tmp_path_factory.mktemp("hostile")
     root = base / "media"
     outside = base / "outside"
@@ -145,7 +146,9 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
     assert events == [], f"something touched the files outside the media root: {events[:10]}"
     assert {p: fingerprint(p) for p in outside.iterdir()} == canaries
     assert server.process is not None and server.process.returncode == 0, server.log_text()[-3000:]
-    record("hostile-input", requests=tgt.requests, examples_per_property=SIZES.fuzz_examples,
+    # The module's tests share this fixture: its record must say whether any of them failed.
+    outcome = "pass" if request.session.testsfailed == failed_before else "fail"
+    record("hostile-input", outcome=outcome, requests=tgt.requests, examples_per_property=SIZES.fuzz_examples,
            statuses=dict(sorted(tgt.statuses.items())), canaries=len(canaries), inotify_events=len(events),
            seconds=round(time.monotonic() - started, 1))
 
