@@ -184,6 +184,9 @@ def build_config(
                     "name": "arrtheaudio",
                     "address": {"socket_address": {"address": listen_address, "port_value": listen_port}},
                     "per_connection_buffer_limit_bytes": MAX_BODY_BYTES,
+                    # A second Envoy on the same port must fail to start, not silently share
+                    # the port's connections with this one (Linux's SO_REUSEPORT).
+                    "enable_reuse_port": False,
                     "filter_chains": [
                         {
                             "filters": [

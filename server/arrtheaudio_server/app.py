@@ -85,7 +85,12 @@ async def start_server(settings: Settings, **runtime_options: Any) -> RunningSer
         health_servicer = health.aio.HealthServicer()
         server = grpc.aio.server(
             interceptors=runtime.interceptors(),
-            options=[("grpc.max_receive_message_length", 16 * 1024 * 1024)],
+            options=[
+                ("grpc.max_receive_message_length", 16 * 1024 * 1024),
+                # gRPC sets SO_REUSEPORT by default: a second server on the same port would then
+                # start "fine" and take half the connections. It must fail instead.
+                ("grpc.so_reuseport", 0),
+            ],
         )
         service_names = runtime.register_services(server)
         health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
@@ -94,8 +99,11 @@ async def start_server(settings: Settings, **runtime_options: Any) -> RunningSer
             server,
         )
         address = f"{settings.server.host}:{settings.server.port}"
-        bound = server.add_insecure_port(address)
-        if bound == 0:
+        try:
+            bound = server.add_insecure_port(address)
+        except RuntimeError as exc:  # grpc raises when the bind fails (e.g. the port is taken)
+            raise ConfigError(f"server: cannot listen on {address}: address in use or not available") from exc
+        if bound == 0:  # pragma: no cover - older grpc returned 0 instead of raising
             raise ConfigError(f"server: cannot listen on {address}")
         await server.start()
         await runtime.start(health_servicer, service_names)
@@ -125,11 +133,11 @@ def main(argv: list[str] | None = None) -> None:
     args = _parse_args(argv)
     try:
         settings = load_settings(args.config)
-    except ConfigError as exc:
+        configure_logging(settings.logging.format, settings.logging.level)
+        asyncio.run(serve(settings))
+    except ConfigError as exc:  # a bad config file, or a port it names that cannot be used
         print(f"arrtheaudio-server: {exc}", file=sys.stderr)
         raise SystemExit(2) from exc
-    configure_logging(settings.logging.format, settings.logging.level)
-    asyncio.run(serve(settings))
 
 
 if __name__ == "__main__":

@@ -44,13 +44,28 @@ class ServerProcess(LoggedChild):
     def target(self) -> str:
         return f"127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 30.0) -> None:
-        self.spawn(
-            [sys.executable, "-m", "arrtheaudio_server.app", "--config", str(self.config_path), *self.extra_args],
-            cwd=REPO_ROOT,
-            env=self.env,
-        )
-        self.wait_ready(timeout)
+    def start(self, timeout: float = 30.0, *, port_attempts: int = 3) -> None:
+        """Start and wait until SERVING. ``free_port()`` can race with another process taking
+        the same port before the server binds it; the server then refuses to start (it does
+        not share ports), and we retry on a fresh port."""
+        for attempt in range(1, port_attempts + 1):
+            self.spawn(
+                [sys.executable, "-m", "arrtheaudio_server.app", "--config", str(self.config_path), *self.extra_args],
+                cwd=REPO_ROOT,
+                env=self.env,
+            )
+            try:
+                self.wait_ready(timeout)
+                return
+            except RuntimeError as exc:
+                if "cannot listen on" not in str(exc) or attempt == port_attempts:
+                    raise
+            self._move_to_port(free_port())
+
+    def _move_to_port(self, port: int) -> None:
+        config = yaml.safe_load(self.config_path.read_text(encoding="utf-8"))
+        config["server"]["port"] = self.port = port
+        write_config(self.config_path, config)
 
     def serving(self, timeout: float = 1.0) -> bool:
         """One gRPC health check; raises ``grpc.RpcError`` when the server does not answer."""
