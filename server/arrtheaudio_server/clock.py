@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 
 def utcnow() -> datetime:
@@ -13,7 +13,3 @@ def utc_midnight(now: datetime | None = None) -> datetime:
     """Start of the current UTC day: what "today" means in the statistics."""
     current = now or utcnow()
     return current.replace(hour=0, minute=0, second=0, microsecond=0)
-
-
-def ago(*, days: float = 0, seconds: float = 0, now: datetime | None = None) -> datetime:
-    return (now or utcnow()) - timedelta(days=days, seconds=seconds)

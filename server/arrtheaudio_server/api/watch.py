@@ -109,9 +109,6 @@ class _Feed:
             self._subscription.close()
 
 
-MakeEvent = Callable[[int, int, S, "common_pb2.Job | None", bool, "status_pb2.Status | None"], E]
-
-
 @dataclass
 class WatchSpec(Generic[S, E]):
     """What differs between the four streams."""

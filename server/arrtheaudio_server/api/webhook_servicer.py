@@ -40,8 +40,6 @@ _UNAUTHENTICATED = (
     "in the URL, or as the password of HTTP Basic auth"
 )
 
-WebhookResponse = webhook_service_pb2.SonarrWebhookResponse | webhook_service_pb2.RadarrWebhookResponse
-
 
 class WebhookServicer(webhook_service_pb2_grpc.WebhookServiceServicer):
     def __init__(

@@ -155,12 +155,6 @@ class BatchInfo:
 
 
 @dataclass(frozen=True, slots=True)
-class WorkerState:
-    worker_id: str
-    job: Job | None  # None when idle
-
-
-@dataclass(frozen=True, slots=True)
 class QueueSnapshot:
     counts: Counts
     workers_total: int
@@ -235,13 +229,6 @@ class CleanupResult:
     jobs_removed: int
     batches_removed: int
     webhooks_removed: int
-
-
-class EventKind(StrEnum):
-    JOB = "job"
-    BATCH = "batch"
-    WEBHOOK = "webhook"
-    QUEUE = "queue"
 
 
 @dataclass(frozen=True, slots=True)

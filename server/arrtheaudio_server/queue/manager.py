@@ -100,7 +100,6 @@ class QueueManager:
         self._housekeeping: asyncio.Task[None] | None = None
         self._started = False
         self._closed = False
-        self._inline_lock = asyncio.Lock()
         self.bridge: Any = None
         self._owns_bus = False
 

@@ -736,10 +736,6 @@ class QueueStorage:
             raise NotFound(f"job {job_id} not found")
         return job
 
-    async def get_jobs(self, job_ids: Sequence[str]) -> list[Job]:
-        async with self.engines.read() as conn:
-            return await self._jobs_by_id(conn, list(job_ids))
-
     @staticmethod
     def _filter_conditions(job_filter: JobFilter) -> list[Any]:
         conditions = []
@@ -879,9 +875,6 @@ class QueueStorage:
             total = (await conn.execute(select(func.count()).select_from(BATCHES).where(*conditions))).scalar_one()
         return infos, total
 
-    async def batch_for_job(self, batch_id: str) -> BatchInfo:
-        return (await self.get_batch(batch_id, limit=0))[0]
-
     # webhooks
 
     async def get_webhook(self, webhook_id: str) -> tuple[WebhookInfo, Counts, list[Job]]:
@@ -904,11 +897,6 @@ class QueueStorage:
         return (select(J.c.result, func.count(), func.sum(cast(J.c.track_changed, Integer)),
                        func.sum(J.c.duration_ms))
                 .where(J.c.completed_at >= since, J.c.result.is_not(None)).group_by(J.c.result))
-
-    async def period_stats(self, since: datetime) -> PeriodStats:
-        async with self.engines.read() as conn:
-            rows = list(await conn.execute(self.today_query(since)))
-        return _period([(r[0], r[1], r[2], r[3]) for r in rows])
 
     async def lifetime_stats(self) -> tuple[PeriodStats, dict[str, PeriodStats], dict[str, PeriodStats]]:
         return await self.engines.run_read(
