@@ -146,10 +146,14 @@ def running_stack(
             db_url = f"sqlite+aiosqlite:///{root / 'queue.db'}"
         else:
             raise ValueError(f"unknown --db {db!r}")
-        server = make_server(root / "server", server_settings(media_root, workers, db_url, **extra), api_key=API_KEY)
+        server = make_server(
+            root / "server", server_settings(media_root, workers, db_url, **extra), api_key=API_KEY
+        )
         server.start(timeout=60)
         cleanup.callback(server.stop)
-        stack = Stack(root=root, media_root=media_root, server=server, db=db, db_url=db_url, postgres=postgres)
+        stack = Stack(
+            root=root, media_root=media_root, server=server, db=db, db_url=db_url, postgres=postgres
+        )
         if envoy:
             proxy = make_envoy(root, upstream_port=server.port)
             proxy.start(timeout=60)
@@ -186,7 +190,9 @@ def library_paths(base: Path, count: int, ext: str, *, per_season: int = 12, sea
         show, rest = divmod(index, per_show)
         season, episode = divmod(rest, per_season)
         name = f"Show {show:04d}"
-        paths.append(base / name / f"Season {season + 1:02d}" / f"{name} - S{season + 1:02d}E{episode + 1:02d}.{ext}")
+        paths.append(
+            base / name / f"Season {season + 1:02d}" / f"{name} - S{season + 1:02d}E{episode + 1:02d}.{ext}"
+        )
     return paths
 
 
@@ -228,7 +234,9 @@ def percentiles(samples_s: Sequence[float]) -> dict[str, float]:
     }
 
 
-def target(name: str, measured: float, goal: float, *, higher_is_better: bool, unit: str = "") -> dict[str, Any]:
+def target(
+    name: str, measured: float, goal: float, *, higher_is_better: bool, unit: str = ""
+) -> dict[str, Any]:
     met = measured >= goal if higher_is_better else measured <= goal
     op = "≥" if higher_is_better else "<"
     return {"name": name, "measured": round(measured, 4), "target": f"{op} {goal:g}{unit}", "met": bool(met)}
@@ -293,7 +301,11 @@ class CpuMeter:
         self.used = cpu_seconds(self.pid) - self._own
         self.tools = cpu_seconds(self.pid, children=True) - self._all - self.used
         self.util = self.used / wall if wall else 0.0
-        return {"cpu_s": round(self.used, 3), "cores_used": round(self.util, 3), "tool_cpu_s": round(self.tools, 3)}
+        return {
+            "cpu_s": round(self.used, 3),
+            "cores_used": round(self.util, 3),
+            "tool_cpu_s": round(self.tools, 3),
+        }
 
 
 def say(message: str = "") -> None:
@@ -303,7 +315,9 @@ def say(message: str = "") -> None:
 
 def emit(bench: str, params: dict[str, Any], results: dict[str, Any], targets: list[dict[str, Any]]) -> None:
     for item in targets:
-        say(f"  target {item['name']}: {item['measured']} (want {item['target']}) -> {'MET' if item['met'] else 'MISSED'}")
+        say(
+            f"  target {item['name']}: {item['measured']} (want {item['target']}) -> {'MET' if item['met'] else 'MISSED'}"
+        )
     line = {"bench": bench, "params": params, "results": results, "targets": targets, "machine": machine()}
     print(json.dumps(line, sort_keys=True), flush=True)
 
@@ -312,7 +326,10 @@ def base_parser(description: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--keep", action="store_true", help="keep the temporary work directory")
     parser.add_argument(
-        "--profile", type=Path, default=None, metavar="DIR",
+        "--profile",
+        type=Path,
+        default=None,
+        metavar="DIR",
         help="record the server with py-spy during the measured phase; raw stacks + top frames go to DIR",
     )
     return parser
@@ -331,7 +348,9 @@ class Profile:
 
 
 @contextlib.contextmanager
-def profiled(pid: int, out_dir: Path | None, name: str, *, subprocesses: bool = True) -> Iterator[Profile | None]:
+def profiled(
+    pid: int, out_dir: Path | None, name: str, *, subprocesses: bool = True
+) -> Iterator[Profile | None]:
     """py-spy samples ``pid`` while the block runs; afterwards the top frames are printed."""
     if out_dir is None:
         yield None
@@ -339,7 +358,21 @@ def profiled(pid: int, out_dir: Path | None, name: str, *, subprocesses: bool = 
     spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     out_dir.mkdir(parents=True, exist_ok=True)
     raw = out_dir / f"{name}.collapsed.txt"
-    argv = [spy, "record", "--pid", str(pid), "--format", "raw", "--output", str(raw), "--rate", "200", "--nonblocking", "--threads", "--gil"]
+    argv = [
+        spy,
+        "record",
+        "--pid",
+        str(pid),
+        "--format",
+        "raw",
+        "--output",
+        str(raw),
+        "--rate",
+        "200",
+        "--nonblocking",
+        "--threads",
+        "--gil",
+    ]
     if subprocesses:
         argv.append("--subprocesses")
     proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -357,7 +390,8 @@ def profiled(pid: int, out_dir: Path | None, name: str, *, subprocesses: bool = 
         if raw.exists():
             profile.top_self, profile.top_total = summarize_collapsed(raw)
             (out_dir / f"{name}.top.txt").write_text(
-                "self:\n" + "".join(f"{pct:6.1f}%  {frame}\n" for frame, pct in profile.top_self)
+                "self:\n"
+                + "".join(f"{pct:6.1f}%  {frame}\n" for frame, pct in profile.top_self)
                 + "\ninclusive (arrtheaudio + sqlalchemy + grpc frames):\n"
                 + "".join(f"{pct:6.1f}%  {frame}\n" for frame, pct in profile.top_total)
             )
@@ -410,7 +444,9 @@ def log_to_file(path: Path, level: str = "INFO") -> None:
 def run_quiet(argv: Sequence[str | Path], **kwargs: Any) -> subprocess.CompletedProcess[bytes]:
     proc = subprocess.run([str(a) for a in argv], capture_output=True, check=False, **kwargs)
     if proc.returncode != 0:
-        raise RuntimeError(f"{argv[0]} failed ({proc.returncode}): {proc.stderr.decode(errors='replace')[-2000:]}")
+        raise RuntimeError(
+            f"{argv[0]} failed ({proc.returncode}): {proc.stderr.decode(errors='replace')[-2000:]}"
+        )
     return proc
 
 

@@ -56,8 +56,15 @@ def wait_batch(client: Any, batch_id: str, timeout: float) -> Any:
     raise RuntimeError("batch stream ended without a final event")
 
 
-def measure(client: Any, health: Any, job_ids: list[str], calls: int, deadline: Deadline, workers: int,
-            stop: Any = None) -> tuple[dict[str, list[float]], int, int]:
+def measure(
+    client: Any,
+    health: Any,
+    job_ids: list[str],
+    calls: int,
+    deadline: Deadline,
+    workers: int,
+    stop: Any = None,
+) -> tuple[dict[str, list[float]], int, int]:
     """``calls`` rounds of the four RPCs and the control; returns samples per RPC and (busy, seen) worker samples."""
     rng = random.Random(7)
     from grpc_health.v1 import health_pb2
@@ -95,7 +102,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--calls", type=int, default=200, help="rounds of the four RPCs per phase")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--history", type=int, default=200, help="files processed before measuring")
-    parser.add_argument("--load-files", type=int, default=600, help="files of the batch that keeps workers busy")
+    parser.add_argument(
+        "--load-files", type=int, default=600, help="files of the batch that keeps workers busy"
+    )
     parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--max-seconds", type=float, default=120.0, help="time limit of each phase")
     args = parser.parse_args(argv)
@@ -117,7 +126,9 @@ def main(argv: list[str] | None = None) -> int:
                 say(f"  history: {len(job_ids)} finished jobs")
                 client.get_queue(), client.get_stats()  # warm the channel
 
-                idle, _busy, _seen = measure(client, health, job_ids, args.calls, Deadline(args.max_seconds), args.workers)
+                idle, _busy, _seen = measure(
+                    client, health, job_ids, args.calls, Deadline(args.max_seconds), args.workers
+                )
 
                 load = client.start_batch(str(stack.media_root / "load"))
                 time.sleep(0.3)  # let the workers claim their first jobs
@@ -133,28 +144,54 @@ def main(argv: list[str] | None = None) -> int:
 
                 meter = CpuMeter(stack.server.process.pid).start()  # type: ignore[union-attr]
                 with profiled(stack.server.process.pid, args.profile, "api_latency_load"):  # type: ignore[union-attr]
-                    loaded, busy, seen = measure(client, health, job_ids, args.calls, Deadline(args.max_seconds),
-                                                 args.workers, stop=batch_done)
+                    loaded, busy, seen = measure(
+                        client,
+                        health,
+                        job_ids,
+                        args.calls,
+                        Deadline(args.max_seconds),
+                        args.workers,
+                        stop=batch_done,
+                    )
                 server_cpu = meter.stop()
                 client.cancel_batch(load.batch_id)
             channel.close()
 
-        results: dict[str, Any] = {"idle": {}, "load": {}, "busy_fraction": round(busy / seen, 3) if seen else 0.0,
-                                   "server_cpu_under_load": server_cpu}
-        say(f"  {'rpc':<10} {'idle p50':>9} {'idle p95':>9} {'load p50':>9} {'load p95':>9} {'load p99':>9}  (ms)")
+        results: dict[str, Any] = {
+            "idle": {},
+            "load": {},
+            "busy_fraction": round(busy / seen, 3) if seen else 0.0,
+            "server_cpu_under_load": server_cpu,
+        }
+        say(
+            f"  {'rpc':<10} {'idle p50':>9} {'idle p95':>9} {'load p50':>9} {'load p95':>9} {'load p99':>9}  (ms)"
+        )
         for name in (*RPCS, CONTROL):
             a, b = percentiles(idle[name]), percentiles(loaded[name])
             results["idle"][name], results["load"][name] = a, b
-            say(f"  {name:<10} {a['p50_ms']:9.2f} {a['p95_ms']:9.2f} {b['p50_ms']:9.2f} {b['p95_ms']:9.2f} "
-                f"{b['p99_ms']:9.2f}")
-        say(f"  server process used {server_cpu['cores_used']:.2f} cores under load "
-            f"(+ {server_cpu['tool_cpu_s']:.1f} s CPU in the tools it ran)")
-        say(f"  workers busy in {results['busy_fraction'] * 100:.0f}% of the load phase's GetQueue answers "
-            f"({seen} samples)")
+            say(
+                f"  {name:<10} {a['p50_ms']:9.2f} {a['p95_ms']:9.2f} {b['p50_ms']:9.2f} {b['p95_ms']:9.2f} "
+                f"{b['p99_ms']:9.2f}"
+            )
+        say(
+            f"  server process used {server_cpu['cores_used']:.2f} cores under load "
+            f"(+ {server_cpu['tool_cpu_s']:.1f} s CPU in the tools it ran)"
+        )
+        say(
+            f"  workers busy in {results['busy_fraction'] * 100:.0f}% of the load phase's GetQueue answers "
+            f"({seen} samples)"
+        )
         worst = max(results["load"][name]["p95_ms"] for name in RPCS)
         results["load_rounds"] = len(loaded["GetQueue"])
-        targets = [target("worst status RPC p95 under load (ms)", worst, TARGET_P95_MS,
-                          higher_is_better=False, unit=" ms")]
+        targets = [
+            target(
+                "worst status RPC p95 under load (ms)",
+                worst,
+                TARGET_P95_MS,
+                higher_is_better=False,
+                unit=" ms",
+            )
+        ]
         params = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
         emit("api_latency", params, results, targets)
     return 0

@@ -96,7 +96,9 @@ def bare_mkv(path: Path, already_correct: bool) -> bool:
     os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
     _mediainfo(path)  # the verifying re-read, as the pipeline does
     after = _mkv_audio(path)
-    return [bool(t["properties"].get("default_track")) for t in after] == [i == target_index for i in range(len(after))]
+    return [bool(t["properties"].get("default_track")) for t in after] == [
+        i == target_index for i in range(len(after))
+    ]
 
 
 def bare_mp4(path: Path, already_correct: bool) -> bool:
@@ -142,7 +144,9 @@ def run_bare(paths: list[Path], workers: int, container: str, already_correct: b
 # --------------------------------------------------------------------------------------
 
 
-def run_pipeline(paths: list[Path], workers: int, media_root: Path, log_path: Path) -> tuple[float, dict[str, int]]:
+def run_pipeline(
+    paths: list[Path], workers: int, media_root: Path, log_path: Path
+) -> tuple[float, dict[str, int]]:
     from arrtheaudio_server.config import Settings
     from arrtheaudio_server.media.pipeline import Pipeline
 
@@ -225,7 +229,9 @@ def _merge(services: list[dict[str, Any]]) -> dict[str, Any]:
         merged["start_batch_rpc_s"] = max(merged.get("start_batch_rpc_s", 0.0), item["start_batch_rpc_s"])
         for code, n in item["reason_codes"].items():
             merged["reason_codes"][code] = merged["reason_codes"].get(code, 0) + n
-    merged["job_duration_ms_median"] = sorted(i["job_duration_ms_median"] for i in services)[len(services) // 2]
+    merged["job_duration_ms_median"] = sorted(i["job_duration_ms_median"] for i in services)[
+        len(services) // 2
+    ]
     return merged
 
 
@@ -237,8 +243,16 @@ def measure_enqueue(stack: Any, template: Path, count: int) -> dict[str, Any]:
     directory = stack.media_root / "enqueue"
     copy_to(template, library_paths(directory, count, template.suffix[1:], per_season=25), link=True)
     started = time.perf_counter()
-    found = discover(directory, roots=[stack.media_root], recursive=True, pattern=None, exclude_patterns=(),
-                     min_size_mb=None, max_age_days=None, extensions=extensions_for(ContainerSettings()))
+    found = discover(
+        directory,
+        roots=[stack.media_root],
+        recursive=True,
+        pattern=None,
+        exclude_patterns=(),
+        min_size_mb=None,
+        max_age_days=None,
+        extensions=extensions_for(ContainerSettings()),
+    )
     discover_s = time.perf_counter() - started
     with stack.client(timeout=120) as client:
         started = time.perf_counter()
@@ -246,8 +260,14 @@ def measure_enqueue(stack: Any, template: Path, count: int) -> dict[str, Any]:
         rpc_s = time.perf_counter() - started
         client.cancel_batch(reply.batch_id)
     queued = int(stack.query(f"SELECT count(*) FROM jobs WHERE batch_id = '{reply.batch_id}'")[0][0])
-    return {"files": count, "discovered": len(found), "jobs": queued, "start_batch_s": rpc_s,
-            "discover_only_s": discover_s, "insert_and_rpc_s": max(0.0, rpc_s - discover_s)}
+    return {
+        "files": count,
+        "discovered": len(found),
+        "jobs": queued,
+        "start_batch_s": rpc_s,
+        "discover_only_s": discover_s,
+        "insert_and_rpc_s": max(0.0, rpc_s - discover_s),
+    }
 
 
 # --------------------------------------------------------------------------------------
@@ -262,26 +282,37 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--already-correct", action="store_true")
     parser.add_argument("--enqueue-files", type=int, default=10_000, help="0 skips the enqueue measurement")
     parser.add_argument("--no-pipeline", action="store_true", help="skip the in-process pipeline loop")
-    parser.add_argument("--rounds", type=int, default=3,
-                        help="split the files into rounds, rotating which approach goes first")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="split the files into rounds, rotating which approach goes first",
+    )
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds the service may take")
     args = parser.parse_args(argv)
     if args.files < 1 or args.workers < 1:
         parser.error("--files and --workers must be ≥ 1")
 
     with workdir("batch-load", keep=args.keep) as root:
-        say(f"batch-load: {args.files} {args.container} files, {args.workers} workers, {args.db}, "
-            f"{'already correct' if args.already_correct else 'need a change'}")
+        say(
+            f"batch-load: {args.files} {args.container} files, {args.workers} workers, {args.db}, "
+            f"{'already correct' if args.already_correct else 'need a change'}"
+        )
         template = make_template(root, args.container, already_correct=args.already_correct)
         with running_stack(root, workers=args.workers, db=args.db) as stack:
             media = stack.media_root
             rounds = max(1, min(args.rounds, args.files))
             sizes = [args.files // rounds + (1 if r < args.files % rounds else 0) for r in range(rounds)]
             approaches = ["bare", "service"] + ([] if args.no_pipeline else ["pipeline"])
-            sets = {(name, r): copy_to(template, library_paths(media / f"{name}{r}", size, args.container))
-                    for r, size in enumerate(sizes) for name in approaches}
-            say(f"  made {len(approaches) * args.files} copies of {template.stat().st_size} bytes; "
-                f"{rounds} round(s) of {sizes}, order rotated each round (the machine is shared: noise)")
+            sets = {
+                (name, r): copy_to(template, library_paths(media / f"{name}{r}", size, args.container))
+                for r, size in enumerate(sizes)
+                for name in approaches
+            }
+            say(
+                f"  made {len(approaches) * args.files} copies of {template.stat().st_size} bytes; "
+                f"{rounds} round(s) of {sizes}, order rotated each round (the machine is shared: noise)"
+            )
 
             seconds = {name: 0.0 for name in approaches}
             cpu = {name: {"process": 0.0, "tools": 0.0} for name in approaches}
@@ -292,16 +323,20 @@ def main(argv: list[str] | None = None) -> int:
             deadline = Deadline(args.timeout)
             with profiled(stack.server.process.pid, args.profile, "batch_load_service"):  # type: ignore[union-attr]
                 for r, size in enumerate(sizes):
-                    order = approaches[r % len(approaches):] + approaches[:r % len(approaches)]
+                    order = approaches[r % len(approaches) :] + approaches[: r % len(approaches)]
                     this_round: dict[str, float] = {}
                     for name in order:
                         pid = stack.server.process.pid if name == "service" else os.getpid()  # type: ignore[union-attr]
                         meter = CpuMeter(pid).start()
                         if name == "bare":
-                            took, ok = run_bare(sets[name, r], args.workers, args.container, args.already_correct)
+                            took, ok = run_bare(
+                                sets[name, r], args.workers, args.container, args.already_correct
+                            )
                             bare_ok += ok
                         elif name == "pipeline":
-                            took, codes = run_pipeline(sets[name, r], args.workers, media, root / "pipeline.log")
+                            took, codes = run_pipeline(
+                                sets[name, r], args.workers, media, root / "pipeline.log"
+                            )
                             for code, n in codes.items():
                                 pipeline_codes[code] = pipeline_codes.get(code, 0) + n
                         else:
@@ -314,25 +349,37 @@ def main(argv: list[str] | None = None) -> int:
                         this_round[name] = took
                         seconds[name] += took
                     per_round.append(this_round)
-                    say(f"  round {r + 1}: " + "  ".join(
-                        f"{name} {size / this_round[name]:6.1f} files/s" for name in approaches))
+                    say(
+                        f"  round {r + 1}: "
+                        + "  ".join(f"{name} {size / this_round[name]:6.1f} files/s" for name in approaches)
+                    )
 
             bare_s, pipeline_s = seconds["bare"], seconds.get("pipeline", 0.0)
             service = _merge(services)
-            say(f"  bare loop:  {bare_s:7.3f} s  {args.files / bare_s:8.1f} files/s  ({bare_ok}/{args.files} ok)")
+            say(
+                f"  bare loop:  {bare_s:7.3f} s  {args.files / bare_s:8.1f} files/s  ({bare_ok}/{args.files} ok)"
+            )
             if pipeline_s:
-                say(f"  pipeline:   {pipeline_s:7.3f} s  {args.files / pipeline_s:8.1f} files/s  {pipeline_codes}")
-            say(f"  service:    {service['seconds']:7.3f} s  {args.files / service['seconds']:8.1f} files/s  "
-                f"(StartBatch {service['start_batch_rpc_s'] * 1000:.1f} ms, {service['reason_codes']})")
+                say(
+                    f"  pipeline:   {pipeline_s:7.3f} s  {args.files / pipeline_s:8.1f} files/s  {pipeline_codes}"
+                )
+            say(
+                f"  service:    {service['seconds']:7.3f} s  {args.files / service['seconds']:8.1f} files/s  "
+                f"(StartBatch {service['start_batch_rpc_s'] * 1000:.1f} ms, {service['reason_codes']})"
+            )
             for name in approaches:
-                say(f"  CPU per file, {name:<8}: Python process {1000 * cpu[name]['process'] / args.files:6.1f} ms, "
-                    f"tools {1000 * cpu[name]['tools'] / args.files:6.1f} ms")
+                say(
+                    f"  CPU per file, {name:<8}: Python process {1000 * cpu[name]['process'] / args.files:6.1f} ms, "
+                    f"tools {1000 * cpu[name]['tools'] / args.files:6.1f} ms"
+                )
 
             enqueue = None
             if args.enqueue_files:
                 enqueue = measure_enqueue(stack, template, args.enqueue_files)
-                say(f"  enqueue {enqueue['files']} files: StartBatch {enqueue['start_batch_s'] * 1000:.0f} ms "
-                    f"(discovery alone {enqueue['discover_only_s'] * 1000:.0f} ms), {enqueue['jobs']} jobs")
+                say(
+                    f"  enqueue {enqueue['files']} files: StartBatch {enqueue['start_batch_s'] * 1000:.0f} ms "
+                    f"(discovery alone {enqueue['discover_only_s'] * 1000:.0f} ms), {enqueue['jobs']} jobs"
+                )
 
         bare_fps = args.files / bare_s
         service_fps = args.files / service["seconds"]
@@ -353,31 +400,57 @@ def main(argv: list[str] | None = None) -> int:
             "service_over_bare_per_round": [round(x, 4) for x in round_ratios],
             "rounds": len(per_round),
             "service": {k: (round(v, 4) if isinstance(v, float) else v) for k, v in service.items()},
-            "cpu_ms_per_file": {name: {k: round(1000 * v / args.files, 2) for k, v in cpu[name].items()}
-                                for name in cpu},
-            "per_file_ms": {"bare": round(1000 * bare_s / args.files, 2),
-                            "pipeline": round(1000 * pipeline_s / args.files, 2) if pipeline_s else None,
-                            "service": round(1000 * service["seconds"] / args.files, 2)},
+            "cpu_ms_per_file": {
+                name: {k: round(1000 * v / args.files, 2) for k, v in cpu[name].items()} for name in cpu
+            },
+            "per_file_ms": {
+                "bare": round(1000 * bare_s / args.files, 2),
+                "pipeline": round(1000 * pipeline_s / args.files, 2) if pipeline_s else None,
+                "service": round(1000 * service["seconds"] / args.files, 2),
+            },
         }
         # CPU per file (process + the tools it ran) is far steadier than wall time on a shared
         # machine; on a CPU-bound box, throughput goes as its inverse.
         total_cpu = {name: cpu[name]["process"] + cpu[name]["tools"] for name in cpu}
-        results["cpu_bound_ratio"] = round(total_cpu["bare"] / total_cpu["service"], 4) if total_cpu["service"] else None
+        results["cpu_bound_ratio"] = (
+            round(total_cpu["bare"] / total_cpu["service"], 4) if total_cpu["service"] else None
+        )
         say(f"  CPU-bound ratio (bare CPU / service CPU per file) = {results['cpu_bound_ratio']}")
         targets = []
         if args.already_correct:
             cost = service["seconds"] / bare_s
             results["service_cost_over_read"] = round(cost, 4)
-            targets.append(target("already-correct file cost / one track read", cost, TARGET_ALREADY_CORRECT,
-                                  higher_is_better=False, unit="x"))
+            targets.append(
+                target(
+                    "already-correct file cost / one track read",
+                    cost,
+                    TARGET_ALREADY_CORRECT,
+                    higher_is_better=False,
+                    unit="x",
+                )
+            )
         elif args.container == "mkv":
-            targets.append(target("service / bare (MKV needing a change)", ratio, TARGET_RATIO,
-                                  higher_is_better=True, unit="x"))
+            targets.append(
+                target(
+                    "service / bare (MKV needing a change)",
+                    ratio,
+                    TARGET_RATIO,
+                    higher_is_better=True,
+                    unit="x",
+                )
+            )
         if enqueue is not None:
             results["enqueue"] = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in enqueue.items()}
             if args.enqueue_files >= 10_000:
-                targets.append(target(f"{args.enqueue_files} files queued (s)", enqueue["start_batch_s"],
-                                      TARGET_ENQUEUE_S, higher_is_better=False, unit=" s"))
+                targets.append(
+                    target(
+                        f"{args.enqueue_files} files queued (s)",
+                        enqueue["start_batch_s"],
+                        TARGET_ENQUEUE_S,
+                        higher_is_better=False,
+                        unit=" s",
+                    )
+                )
         params = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
         emit("batch_load", params, results, targets)
     return 0

@@ -46,18 +46,59 @@ _BYTES_PER_SECOND = 11.5 * MB  # what the generator below writes per second of v
 
 def make_big_mp4(path: Path, size_mb: float) -> Path:
     seconds = max(0.4, size_mb * MB / _BYTES_PER_SECOND)
-    run_quiet([
-        "ffmpeg", "-hide_banner", "-nostdin", "-v", "error", "-y",
-        "-f", "lavfi", "-i", f"testsrc2=size=640x360:rate=25:duration={seconds:.2f}",
-        "-f", "lavfi", "-i", f"sine=frequency=300:duration={seconds:.2f}",
-        "-f", "lavfi", "-i", f"sine=frequency=500:duration={seconds:.2f}",
-        "-map", "0:v", "-map", "1:a", "-map", "2:a",
-        "-vf", "noise=alls=80:allf=t", "-c:v", "libx264", "-preset", "ultrafast", "-qp", "0",
-        "-c:a", "aac", "-b:a", "64k",
-        "-metadata:s:a:0", "language=eng", "-metadata:s:a:1", "language=jpn",
-        "-disposition:a:0", "default", "-disposition:a:1", "0",
-        "-movflags", "+faststart", "-f", "mp4", str(path),
-    ])
+    run_quiet(
+        [
+            "ffmpeg",
+            "-hide_banner",
+            "-nostdin",
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            f"testsrc2=size=640x360:rate=25:duration={seconds:.2f}",
+            "-f",
+            "lavfi",
+            "-i",
+            f"sine=frequency=300:duration={seconds:.2f}",
+            "-f",
+            "lavfi",
+            "-i",
+            f"sine=frequency=500:duration={seconds:.2f}",
+            "-map",
+            "0:v",
+            "-map",
+            "1:a",
+            "-map",
+            "2:a",
+            "-vf",
+            "noise=alls=80:allf=t",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-qp",
+            "0",
+            "-c:a",
+            "aac",
+            "-b:a",
+            "64k",
+            "-metadata:s:a:0",
+            "language=eng",
+            "-metadata:s:a:1",
+            "language=jpn",
+            "-disposition:a:0",
+            "default",
+            "-disposition:a:1",
+            "0",
+            "-movflags",
+            "+faststart",
+            "-f",
+            "mp4",
+            str(path),
+        ]
+    )
     return path
 
 
@@ -122,15 +163,20 @@ def main(argv: list[str] | None = None) -> int:
         size = template.stat().st_size
         say(f"mp4-remux: {size / MB:.1f} MB file, {args.repeat} round(s), {args.db}")
         with running_stack(root, workers=1, db=args.db) as stack:
-            times: dict[str, list[float]] = {"cp": [], "cp_fsync": [], "bare_remux": [], "service_job": [],
-                                             "service_wall": []}
+            times: dict[str, list[float]] = {
+                "cp": [],
+                "cp_fsync": [],
+                "bare_remux": [],
+                "service_job": [],
+                "service_wall": [],
+            }
             codes = []
             scratch = stack.media_root / "scratch"
             scratch.mkdir()
             kinds = ["cp", "cp_fsync", "bare_remux", "service"]
             with profiled(stack.server.process.pid, args.profile, "mp4_remux"):  # type: ignore[union-attr]
                 for index in range(args.repeat):
-                    for kind in kinds[index % len(kinds):] + kinds[:index % len(kinds)]:
+                    for kind in kinds[index % len(kinds) :] + kinds[: index % len(kinds)]:
                         if kind == "cp":
                             times["cp"].append(time_cp(template, scratch / "copy.mp4", fsync=False))
                         elif kind == "cp_fsync":

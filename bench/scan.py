@@ -39,8 +39,9 @@ def _touch(path: Path, size: int) -> None:
             handle.truncate(size)  # sparse: the size is real to stat(), no disk is used
 
 
-def build_tree(root: Path, total: int, *, seasons: int = 4, episodes: int = 10, sidecars: bool = True
-               ) -> dict[str, int]:
+def build_tree(
+    root: Path, total: int, *, seasons: int = 4, episodes: int = 10, sidecars: bool = True
+) -> dict[str, int]:
     """Create about ``total`` entries; returns how many of each kind (``wanted`` = what a scan must find)."""
     counts = {"files": 0, "wanted": 0, "excluded": 0, "too_small": 0, "other": 0}
     show = 0
@@ -92,16 +93,48 @@ def run_discover(root: Path) -> tuple[float, list[str]]:
     from arrtheaudio_server.queue.discovery import discover, extensions_for
 
     start = time.perf_counter()
-    found = discover(root, roots=[root], recursive=True, pattern=None, exclude_patterns=EXCLUDES,
-                     min_size_mb=MIN_SIZE_MB, max_age_days=None, extensions=extensions_for(ContainerSettings()))
+    found = discover(
+        root,
+        roots=[root],
+        recursive=True,
+        pattern=None,
+        exclude_patterns=EXCLUDES,
+        min_size_mb=MIN_SIZE_MB,
+        max_age_days=None,
+        extensions=extensions_for(ContainerSettings()),
+    )
     return time.perf_counter() - start, [item.path for item in found]
 
 
 def run_find(root: Path) -> tuple[float, list[str]]:
     min_bytes = int(MIN_SIZE_MB * 1024 * 1024)
-    argv = ["find", str(root), "(", "-type", "d", "-name", "Extras", "-prune", ")", "-o",
-            "-type", "f", "(", "-iname", "*.mkv", "-o", "-iname", "*.mp4", "-o", "-iname", "*.m4v", ")",
-            "-size", f"+{min_bytes - 1}c", "-print"]
+    argv = [
+        "find",
+        str(root),
+        "(",
+        "-type",
+        "d",
+        "-name",
+        "Extras",
+        "-prune",
+        ")",
+        "-o",
+        "-type",
+        "f",
+        "(",
+        "-iname",
+        "*.mkv",
+        "-o",
+        "-iname",
+        "*.mp4",
+        "-o",
+        "-iname",
+        "*.m4v",
+        ")",
+        "-size",
+        f"+{min_bytes - 1}c",
+        "-print",
+    ]
     start = time.perf_counter()
     proc = subprocess.run(argv, capture_output=True, check=True)
     took = time.perf_counter() - start
@@ -112,8 +145,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = base_parser(__doc__.split("\n\n")[0])
     parser.add_argument("--files", type=int, default=100_000, help="entries in the tree (all kinds)")
     parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--no-sidecars", action="store_true",
-                        help="no .nfo/.srt beside each episode (then most entries are media files)")
+    parser.add_argument(
+        "--no-sidecars",
+        action="store_true",
+        help="no .nfo/.srt beside each episode (then most entries are media files)",
+    )
     args = parser.parse_args(argv)
     if args.files < 1 or args.repeat < 1:
         parser.error("--files and --repeat must be ≥ 1")
@@ -122,8 +158,10 @@ def main(argv: list[str] | None = None) -> int:
         root = work / "library"
         start = time.perf_counter()
         counts = build_tree(root, args.files, sidecars=not args.no_sidecars)
-        say(f"scan: built {counts['files']} files in {counts['shows']} shows in {time.perf_counter() - start:.1f} s "
-            f"({counts['wanted']} to find, {counts['excluded']} excluded, {counts['too_small']} too small)")
+        say(
+            f"scan: built {counts['files']} files in {counts['shows']} shows in {time.perf_counter() - start:.1f} s "
+            f"({counts['wanted']} to find, {counts['excluded']} excluded, {counts['too_small']} too small)"
+        )
         run_discover(root), run_find(root)  # warm-up: imports, dentry cache
         ours: list[float] = []
         theirs: list[float] = []
@@ -141,15 +179,25 @@ def main(argv: list[str] | None = None) -> int:
                     found_find = found
         same = sorted(found_ours) == sorted(os.path.realpath(p) for p in found_find)
         med_ours, med_find = statistics.median(ours), statistics.median(theirs)
-        say(f"  discover: median {med_ours * 1000:.0f} ms (best {min(ours) * 1000:.0f}), found {len(found_ours)}")
-        say(f"  find:     median {med_find * 1000:.0f} ms (best {min(theirs) * 1000:.0f}), found {len(found_find)}")
+        say(
+            f"  discover: median {med_ours * 1000:.0f} ms (best {min(ours) * 1000:.0f}), found {len(found_ours)}"
+        )
+        say(
+            f"  find:     median {med_find * 1000:.0f} ms (best {min(theirs) * 1000:.0f}), found {len(found_find)}"
+        )
         say(f"  discover / find = {med_ours / med_find:.2f}x the time; same files: {same}")
         results: dict[str, Any] = {
             "tree": counts,
-            "discover_ms": {"median": round(med_ours * 1000, 2), "best": round(min(ours) * 1000, 2),
-                            "all": [round(t * 1000, 2) for t in ours]},
-            "find_ms": {"median": round(med_find * 1000, 2), "best": round(min(theirs) * 1000, 2),
-                        "all": [round(t * 1000, 2) for t in theirs]},
+            "discover_ms": {
+                "median": round(med_ours * 1000, 2),
+                "best": round(min(ours) * 1000, 2),
+                "all": [round(t * 1000, 2) for t in ours],
+            },
+            "find_ms": {
+                "median": round(med_find * 1000, 2),
+                "best": round(min(theirs) * 1000, 2),
+                "all": [round(t * 1000, 2) for t in theirs],
+            },
             "discover_over_find": round(med_ours / med_find, 3),
             "found_discover": len(found_ours),
             "found_find": len(found_find),

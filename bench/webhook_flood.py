@@ -52,8 +52,9 @@ TARGET_ACCEPT_P50_MS = 10.0
 TARGET_RPS = 1000.0
 
 
-def make_deliveries(media_tv: Path, template: Path, count: int, prefix: str, *, packs_only: bool = False
-                    ) -> list[dict[str, Any]]:
+def make_deliveries(
+    media_tv: Path, template: Path, count: int, prefix: str, *, packs_only: bool = False
+) -> list[dict[str, Any]]:
     """``count`` webhooks (even: 1 file Download, odd: 3-file ImportComplete), files created."""
     download = fixture_json("sonarr/download.json")
     deliveries = []
@@ -70,14 +71,16 @@ def make_deliveries(media_tv: Path, template: Path, count: int, prefix: str, *, 
             raw = json.dumps(body).encode()
         else:
             raw = sonarr_payload_with_paths(arr_paths)
-        deliveries.append({"index": index, "files": size, "body": raw,
-                           "local": [str(media_tv / n) for n in names]})
+        deliveries.append(
+            {"index": index, "files": size, "body": raw, "local": [str(media_tv / n) for n in names]}
+        )
     copy_to(template, local)
     return deliveries
 
 
-async def _send_all(url: str, bodies: list[tuple[int, bytes]], concurrency: int, seconds: float
-                    ) -> list[tuple[int, int, float, Any]]:
+async def _send_all(
+    url: str, bodies: list[tuple[int, bytes]], concurrency: int, seconds: float
+) -> list[tuple[int, int, float, Any]]:
     import aiohttp
 
     results: list[tuple[int, int, float, Any]] = []
@@ -112,16 +115,18 @@ async def _send_all(url: str, bodies: list[tuple[int, bytes]], concurrency: int,
     return results
 
 
-def _client_process(url: str, bodies: list[tuple[int, bytes]], concurrency: int, seconds: float,
-                    start_at: float, out: Any) -> None:
+def _client_process(
+    url: str, bodies: list[tuple[int, bytes]], concurrency: int, seconds: float, start_at: float, out: Any
+) -> None:
     while time.time() < start_at:  # every client process starts together
         time.sleep(0.001)
     out.send(asyncio.run(_send_all(url, bodies, concurrency, seconds)))
     out.close()
 
 
-def flood(url: str, deliveries: list[dict[str, Any]], concurrency: int, procs: int, seconds: float
-          ) -> tuple[float, list[tuple[int, int, float, Any]]]:
+def flood(
+    url: str, deliveries: list[dict[str, Any]], concurrency: int, procs: int, seconds: float
+) -> tuple[float, list[tuple[int, int, float, Any]]]:
     bodies = [(d["index"], d["body"]) for d in deliveries]
     if procs <= 1:
         start = time.perf_counter()
@@ -133,8 +138,9 @@ def flood(url: str, deliveries: list[dict[str, Any]], concurrency: int, procs: i
     for p in range(procs):
         parent, child = context.Pipe(duplex=False)
         share = bodies[p::procs]
-        proc = context.Process(target=_client_process,
-                               args=(url, share, max(1, concurrency // procs), seconds, start_at, child))
+        proc = context.Process(
+            target=_client_process, args=(url, share, max(1, concurrency // procs), seconds, start_at, child)
+        )
         proc.start()
         pipes.append(parent)
         children.append(proc)
@@ -147,8 +153,9 @@ def flood(url: str, deliveries: list[dict[str, Any]], concurrency: int, procs: i
     return elapsed, results
 
 
-def check_database(stack: Any, deliveries: list[dict[str, Any]], results: list[tuple[int, int, float, Any]]
-                   ) -> dict[str, Any]:
+def check_database(
+    stack: Any, deliveries: list[dict[str, Any]], results: list[tuple[int, int, float, Any]]
+) -> dict[str, Any]:
     """Every accepted file has exactly one job, the one its answer named; nothing unacknowledged."""
     accepted: dict[str, str] = {}  # real path -> job id from the answer
     accepted_webhooks = 0
@@ -180,13 +187,18 @@ def check_database(stack: Any, deliveries: list[dict[str, Any]], results: list[t
         "wrong_job_id": len(wrong_id),
         "unacknowledged": len(unacknowledged),
         "stray": len(stray),
-        "examples": {"lost": lost[:3], "duplicated": duplicated[:3], "wrong_job_id": wrong_id[:3],
-                     "unacknowledged": unacknowledged[:3]},
+        "examples": {
+            "lost": lost[:3],
+            "duplicated": duplicated[:3],
+            "wrong_job_id": wrong_id[:3],
+            "unacknowledged": unacknowledged[:3],
+        },
     }
 
 
-def latency_phase(url: str, deliveries: list[dict[str, Any]]
-                  ) -> tuple[list[float], int, list[tuple[int, int, float, Any]]]:
+def latency_phase(
+    url: str, deliveries: list[dict[str, Any]]
+) -> tuple[list[float], int, list[tuple[int, int, float, Any]]]:
     """3-file webhooks one at a time over one keep-alive connection."""
     samples, failures = [], 0
     if not deliveries:
@@ -217,29 +229,40 @@ def main(argv: list[str] | None = None) -> int:
         template = make_template(root, "mkv", video=False)
         media_tv = root / "media" / "tv"
         mapping = [{"remote": "/tv", "local": str(media_tv)}]
-        with running_stack(root, workers=args.workers, db=args.db, envoy=True, path_mappings=mapping) as stack:
+        with running_stack(
+            root, workers=args.workers, db=args.db, envoy=True, path_mappings=mapping
+        ) as stack:
             assert stack.envoy is not None
             url = f"{stack.envoy.base_url}/webhook/sonarr?apikey={API_KEY}"
-            say(f"webhook-flood: {args.count} webhooks, concurrency {args.concurrency} "
-                f"({args.client_procs} client process(es)), {args.workers} workers, {args.db}, through Envoy")
-            latency_deliveries = make_deliveries(media_tv, template, args.latency_count, "Latency", packs_only=True)
+            say(
+                f"webhook-flood: {args.count} webhooks, concurrency {args.concurrency} "
+                f"({args.client_procs} client process(es)), {args.workers} workers, {args.db}, through Envoy"
+            )
+            latency_deliveries = make_deliveries(
+                media_tv, template, args.latency_count, "Latency", packs_only=True
+            )
             flood_deliveries = make_deliveries(media_tv, template, args.count, "Flood")
             say(f"  made {sum(d['files'] for d in latency_deliveries + flood_deliveries)} files")
 
             accept_samples, accept_failures, latency_results = latency_phase(url, latency_deliveries)
             accept = percentiles(accept_samples)
             if accept_samples:
-                say(f"  3-file accept, one at a time: p50 {accept['p50_ms']:.2f} ms  p95 {accept['p95_ms']:.2f} ms  "
-                    f"p99 {accept['p99_ms']:.2f} ms  ({accept_failures} failed)")
+                say(
+                    f"  3-file accept, one at a time: p50 {accept['p50_ms']:.2f} ms  p95 {accept['p95_ms']:.2f} ms  "
+                    f"p99 {accept['p99_ms']:.2f} ms  ({accept_failures} failed)"
+                )
 
             server_cpu = CpuMeter(stack.server.process.pid).start()  # type: ignore[union-attr]
             envoy_cpu = CpuMeter(stack.envoy.process.pid).start()  # type: ignore[union-attr]
             with profiled(stack.server.process.pid, args.profile, "webhook_flood"):  # type: ignore[union-attr]
-                elapsed, results = flood(url, flood_deliveries, args.concurrency, args.client_procs,
-                                         args.max_seconds)
+                elapsed, results = flood(
+                    url, flood_deliveries, args.concurrency, args.client_procs, args.max_seconds
+                )
             cpu = {"server": server_cpu.stop(), "envoy": envoy_cpu.stop()}
-            say(f"  CPU during the flood: server {cpu['server']['cores_used']:.2f} cores (+ tools "
-                f"{cpu['server']['tool_cpu_s']:.1f} s), envoy {cpu['envoy']['cores_used']:.2f} cores")
+            say(
+                f"  CPU during the flood: server {cpu['server']['cores_used']:.2f} cores (+ tools "
+                f"{cpu['server']['tool_cpu_s']:.1f} s), envoy {cpu['envoy']['cores_used']:.2f} cores"
+            )
             statuses = Counter(status for _i, status, _t, _a in results)
             by_kind = {1: [], 3: []}  # type: dict[int, list[float]]
             files_of = {d["index"]: d["files"] for d in flood_deliveries}
@@ -248,16 +271,22 @@ def main(argv: list[str] | None = None) -> int:
                     by_kind[files_of[index]].append(took)
             rps = len(results) / elapsed if elapsed else 0.0
             all_ok = [t for _i, s, t, _a in results if s == 200]
-            say(f"  flood: {len(results)} requests in {elapsed:.2f} s = {rps:.0f} req/s; statuses {dict(statuses)}")
+            say(
+                f"  flood: {len(results)} requests in {elapsed:.2f} s = {rps:.0f} req/s; statuses {dict(statuses)}"
+            )
             flood_lat = percentiles(all_ok)
-            say(f"  flood latency: p50 {flood_lat['p50_ms']:.1f} ms  p95 {flood_lat['p95_ms']:.1f} ms  "
-                f"p99 {flood_lat['p99_ms']:.1f} ms")
+            say(
+                f"  flood latency: p50 {flood_lat['p50_ms']:.1f} ms  p95 {flood_lat['p95_ms']:.1f} ms  "
+                f"p99 {flood_lat['p99_ms']:.1f} ms"
+            )
             errors = [a for _i, s, _t, a in results if s != 200][:3]
             # The latency phase's answers acknowledge its files too.
             check = check_database(stack, flood_deliveries + latency_deliveries, results + latency_results)
-            say(f"  database: {check['job_rows']} jobs for {check['accepted_files']} accepted files "
+            say(
+                f"  database: {check['job_rows']} jobs for {check['accepted_files']} accepted files "
                 f"(+ latency phase); lost {check['lost']}, duplicated {check['duplicated']}, "
-                f"wrong id {check['wrong_job_id']}, unacknowledged {check['unacknowledged']}")
+                f"wrong id {check['wrong_job_id']}, unacknowledged {check['unacknowledged']}"
+            )
 
         results_json = {
             "sent": len(results),
@@ -276,11 +305,24 @@ def main(argv: list[str] | None = None) -> int:
         }
         targets = []
         if accept_samples:
-            targets.append(target("3-file webhook accept p50 through Envoy (ms)", accept["p50_ms"],
-                                  TARGET_ACCEPT_P50_MS, higher_is_better=False, unit=" ms"))
+            targets.append(
+                target(
+                    "3-file webhook accept p50 through Envoy (ms)",
+                    accept["p50_ms"],
+                    TARGET_ACCEPT_P50_MS,
+                    higher_is_better=False,
+                    unit=" ms",
+                )
+            )
         targets.append(target("webhook flood (req/s)", rps, TARGET_RPS, higher_is_better=True, unit=" req/s"))
-        targets.append(target("lost + duplicated jobs", check["lost"] + check["duplicated"] + check["wrong_job_id"],
-                              0, higher_is_better=False))
+        targets.append(
+            target(
+                "lost + duplicated jobs",
+                check["lost"] + check["duplicated"] + check["wrong_job_id"],
+                0,
+                higher_is_better=False,
+            )
+        )
         targets[-1]["met"] = targets[-1]["measured"] == 0
         targets[-1]["target"] = "= 0"
         params = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}

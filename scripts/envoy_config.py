@@ -62,7 +62,10 @@ def api_services(descriptor: Path) -> list[str]:
     """Every service of our package in the descriptor set, so a new service needs no config edit."""
     fds = descriptor_pb2.FileDescriptorSet.FromString(descriptor.read_bytes())
     services = sorted(
-        f"{file.package}.{service.name}" for file in fds.file if file.package == API_PACKAGE for service in file.service
+        f"{file.package}.{service.name}"
+        for file in fds.file
+        if file.package == API_PACKAGE
+        for service in file.service
     )
     if not services:
         raise SystemExit(f"envoy_config: no {API_PACKAGE} services in {descriptor}")
@@ -146,7 +149,9 @@ def build_config(
             {"name": "envoy.filters.http.grpc_json_transcoder", "typed_config": transcoder},
             {
                 "name": "envoy.filters.http.router",
-                "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"},
+                "typed_config": {
+                    "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"
+                },
             },
         ],
     }
@@ -168,7 +173,9 @@ def build_config(
                     "lb_endpoints": [
                         {
                             "endpoint": {
-                                "address": {"socket_address": {"address": upstream_host, "port_value": upstream_port}}
+                                "address": {
+                                    "socket_address": {"address": upstream_host, "port_value": upstream_port}
+                                }
                             }
                         }
                     ]
@@ -252,7 +259,9 @@ def render_docker() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     r = sub.add_parser("render", help="render a config for the given ports and descriptor")
     r.add_argument("--listen-port", type=int, required=True)
@@ -290,7 +299,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.check:
         current = DOCKER_CONFIG.read_text(encoding="utf-8") if DOCKER_CONFIG.exists() else ""
         if current != text:
-            print("envoy_config: envoy.yaml is stale; run `python scripts/envoy_config.py docker`", file=sys.stderr)
+            print(
+                "envoy_config: envoy.yaml is stale; run `python scripts/envoy_config.py docker`",
+                file=sys.stderr,
+            )
             return 1
         print("envoy_config: envoy.yaml is up to date")
         return 0

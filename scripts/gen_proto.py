@@ -44,7 +44,9 @@ def googleapis_proto_root() -> Path:
         candidate = Path(entry)
         if (candidate / "annotations.proto").is_file():
             return candidate.parent.parent
-    raise SystemExit("gen_proto: googleapis-common-protos is not installed (google/api/annotations.proto missing)")
+    raise SystemExit(
+        "gen_proto: googleapis-common-protos is not installed (google/api/annotations.proto missing)"
+    )
 
 
 def wkt_proto_root() -> Path:
@@ -75,22 +77,26 @@ def generate(out_root: Path) -> None:
     (client_out / PACKAGE_DIR).mkdir(parents=True, exist_ok=True)
     includes = [f"-I{PROTO_DIR}", f"-I{googleapis_proto_root()}", f"-I{wkt_proto_root()}"]
     files = proto_files()
-    run_protoc([
-        *includes,
-        f"--python_out={client_out}",
-        f"--pyi_out={client_out}",
-        f"--grpc_python_out={client_out}",
-        *files,
-    ])
+    run_protoc(
+        [
+            *includes,
+            f"--python_out={client_out}",
+            f"--pyi_out={client_out}",
+            f"--grpc_python_out={client_out}",
+            *files,
+        ]
+    )
     descriptor = out_root / "descriptors" / DESCRIPTOR.name
     descriptor.parent.mkdir(parents=True, exist_ok=True)
-    run_protoc([
-        *includes,
-        "--include_imports",
-        f"--descriptor_set_out={descriptor}",
-        *files,
-        *EXTRA_DESCRIPTOR_PROTOS,
-    ])
+    run_protoc(
+        [
+            *includes,
+            "--include_imports",
+            f"--descriptor_set_out={descriptor}",
+            *files,
+            *EXTRA_DESCRIPTOR_PROTOS,
+        ]
+    )
 
 
 def generated_in(root: Path) -> dict[str, Path]:
@@ -122,7 +128,9 @@ def stale_files(fresh_root: Path) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--check", action="store_true", help="fail if committed generated files are stale")
     args = parser.parse_args(argv)
 
@@ -132,8 +140,10 @@ def main(argv: list[str] | None = None) -> int:
         problems = stale_files(fresh_root)
         if args.check:
             if problems:
-                print("gen_proto: generated code is stale; run `python scripts/gen_proto.py` and commit:",
-                      file=sys.stderr)
+                print(
+                    "gen_proto: generated code is stale; run `python scripts/gen_proto.py` and commit:",
+                    file=sys.stderr,
+                )
                 for line in problems:
                     print(f"  {line}", file=sys.stderr)
                 return 1

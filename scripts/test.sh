@@ -7,6 +7,9 @@ cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh --test
 export PATH="$PWD/.venv/bin:$PATH"
 
+echo "== ruff format --check, ruff check"
+ruff format --check .
+ruff check .
 echo "== generated code is fresh"
 python scripts/gen_proto.py --check
 echo "== envoy.yaml matches its template"

@@ -91,7 +91,9 @@ class AsyncClient:
         except grpc.RpcError as exc:
             raise error_from_rpc(exc) from exc
 
-    async def _watch(self, method: Any, request: Any, heartbeats: bool, timeout: float | None) -> AsyncIterator[E]:
+    async def _watch(
+        self, method: Any, request: Any, heartbeats: bool, timeout: float | None
+    ) -> AsyncIterator[E]:
         call = method(request, metadata=self._metadata, timeout=timeout)
         try:
             async for event in call:
@@ -135,8 +137,14 @@ class AsyncClient:
         order_by: str = "",
     ) -> job_service_pb2.ListJobsResponse:
         request = _requests.list_jobs(
-            status=status, webhook_id=webhook_id, batch_id=batch_id, source=source,
-            container=container, limit=limit, offset=offset, order_by=order_by,
+            status=status,
+            webhook_id=webhook_id,
+            batch_id=batch_id,
+            source=source,
+            container=container,
+            limit=limit,
+            offset=offset,
+            order_by=order_by,
         )
         return await self._unary(self._stubs.jobs.ListJobs, request)
 
@@ -154,8 +162,14 @@ class AsyncClient:
     ) -> AsyncIterator[common_pb2.Job]:
         async def fetch(offset: int, limit: int) -> Page[common_pb2.Job]:
             reply = await self.list_jobs(
-                status=status, webhook_id=webhook_id, batch_id=batch_id, source=source,
-                container=container, limit=limit, offset=offset, order_by=order_by,
+                status=status,
+                webhook_id=webhook_id,
+                batch_id=batch_id,
+                source=source,
+                container=container,
+                limit=limit,
+                offset=offset,
+                order_by=order_by,
             )
             return Page(reply.jobs, reply.total_size)
 
@@ -166,7 +180,9 @@ class AsyncClient:
         return reply.job
 
     async def get_queue(self, next_limit: int = 0) -> job_service_pb2.GetQueueResponse:
-        return await self._unary(self._stubs.jobs.GetQueue, job_service_pb2.GetQueueRequest(next_limit=next_limit))
+        return await self._unary(
+            self._stubs.jobs.GetQueue, job_service_pb2.GetQueueRequest(next_limit=next_limit)
+        )
 
     def watch_job(
         self, job_id: str, *, heartbeats: bool = False, timeout: float | None = None
@@ -177,7 +193,9 @@ class AsyncClient:
     def watch_queue(
         self, *, heartbeats: bool = False, timeout: float | None = None
     ) -> AsyncIterator[job_service_pb2.QueueEvent]:
-        return self._watch(self._stubs.jobs.WatchQueue, job_service_pb2.WatchQueueRequest(), heartbeats, timeout)
+        return self._watch(
+            self._stubs.jobs.WatchQueue, job_service_pb2.WatchQueueRequest(), heartbeats, timeout
+        )
 
     # -- BatchService ----------------------------------------------------------------------
 
@@ -194,8 +212,14 @@ class AsyncClient:
         exclude: Iterable[str] = (),
     ) -> batch_service_pb2.StartBatchResponse:
         request = _requests.start_batch(
-            path, recursive=recursive, pattern=pattern, dry_run=dry_run, priority=priority,
-            min_size_mb=min_size_mb, max_age=max_age, exclude=exclude,
+            path,
+            recursive=recursive,
+            pattern=pattern,
+            dry_run=dry_run,
+            priority=priority,
+            min_size_mb=min_size_mb,
+            max_age=max_age,
+            exclude=exclude,
         )
         return await self._unary(self._stubs.batches.StartBatch, request)
 
@@ -254,7 +278,10 @@ class AsyncClient:
         created_after: datetime | timestamp_pb2.Timestamp | None = None,
     ) -> stats_service_pb2.GetJobStatsResponse:
         request = _requests.job_stats(
-            batch_id=batch_id, webhook_id=webhook_id, source=source, container=container,
+            batch_id=batch_id,
+            webhook_id=webhook_id,
+            source=source,
+            container=container,
             created_after=created_after,
         )
         return await self._unary(self._stubs.stats.GetJobStats, request)

@@ -83,7 +83,9 @@ class Client:
         except grpc.RpcError as exc:
             raise error_from_rpc(exc) from exc
 
-    def _watch(self, method: Callable[..., Any], request: Any, heartbeats: bool, timeout: float | None) -> Iterator[E]:
+    def _watch(
+        self, method: Callable[..., Any], request: Any, heartbeats: bool, timeout: float | None
+    ) -> Iterator[E]:
         call = method(request, metadata=self._metadata, timeout=timeout)
         try:
             for event in call:
@@ -129,8 +131,14 @@ class Client:
     ) -> job_service_pb2.ListJobsResponse:
         """One page of jobs (``.jobs``) and the number of all matches (``.total_size``)."""
         request = _requests.list_jobs(
-            status=status, webhook_id=webhook_id, batch_id=batch_id, source=source,
-            container=container, limit=limit, offset=offset, order_by=order_by,
+            status=status,
+            webhook_id=webhook_id,
+            batch_id=batch_id,
+            source=source,
+            container=container,
+            limit=limit,
+            offset=offset,
+            order_by=order_by,
         )
         return self._unary(self._stubs.jobs.ListJobs, request)
 
@@ -150,8 +158,14 @@ class Client:
 
         def fetch(offset: int, limit: int) -> Page[common_pb2.Job]:
             reply = self.list_jobs(
-                status=status, webhook_id=webhook_id, batch_id=batch_id, source=source,
-                container=container, limit=limit, offset=offset, order_by=order_by,
+                status=status,
+                webhook_id=webhook_id,
+                batch_id=batch_id,
+                source=source,
+                container=container,
+                limit=limit,
+                offset=offset,
+                order_by=order_by,
             )
             return Page(reply.jobs, reply.total_size)
 
@@ -175,7 +189,9 @@ class Client:
         self, *, heartbeats: bool = False, timeout: float | None = None
     ) -> Iterator[job_service_pb2.QueueEvent]:
         """Queue counts and job changes until you stop iterating (or the server fails the stream)."""
-        return self._watch(self._stubs.jobs.WatchQueue, job_service_pb2.WatchQueueRequest(), heartbeats, timeout)
+        return self._watch(
+            self._stubs.jobs.WatchQueue, job_service_pb2.WatchQueueRequest(), heartbeats, timeout
+        )
 
     # -- BatchService ----------------------------------------------------------------------
 
@@ -193,12 +209,20 @@ class Client:
     ) -> batch_service_pb2.StartBatchResponse:
         """Scan ``path`` (on the server) and queue one job per media file; returns at once."""
         request = _requests.start_batch(
-            path, recursive=recursive, pattern=pattern, dry_run=dry_run, priority=priority,
-            min_size_mb=min_size_mb, max_age=max_age, exclude=exclude,
+            path,
+            recursive=recursive,
+            pattern=pattern,
+            dry_run=dry_run,
+            priority=priority,
+            min_size_mb=min_size_mb,
+            max_age=max_age,
+            exclude=exclude,
         )
         return self._unary(self._stubs.batches.StartBatch, request)
 
-    def get_batch(self, batch_id: str, *, limit: int = 0, offset: int = 0) -> batch_service_pb2.GetBatchResponse:
+    def get_batch(
+        self, batch_id: str, *, limit: int = 0, offset: int = 0
+    ) -> batch_service_pb2.GetBatchResponse:
         request = batch_service_pb2.GetBatchRequest(batch_id=batch_id, limit=limit, offset=offset)
         return self._unary(self._stubs.batches.GetBatch, request)
 
@@ -229,7 +253,9 @@ class Client:
         return walk_pages(fetch, page_size=page_size, max_items=max_items, key=lambda job: job.job_id)
 
     def cancel_batch(self, batch_id: str) -> batch_service_pb2.CancelBatchResponse:
-        return self._unary(self._stubs.batches.CancelBatch, batch_service_pb2.CancelBatchRequest(batch_id=batch_id))
+        return self._unary(
+            self._stubs.batches.CancelBatch, batch_service_pb2.CancelBatchRequest(batch_id=batch_id)
+        )
 
     def watch_batch(
         self, batch_id: str, *, heartbeats: bool = False, timeout: float | None = None
@@ -252,7 +278,10 @@ class Client:
         created_after: datetime | timestamp_pb2.Timestamp | None = None,
     ) -> stats_service_pb2.GetJobStatsResponse:
         request = _requests.job_stats(
-            batch_id=batch_id, webhook_id=webhook_id, source=source, container=container,
+            batch_id=batch_id,
+            webhook_id=webhook_id,
+            source=source,
+            container=container,
             created_after=created_after,
         )
         return self._unary(self._stubs.stats.GetJobStats, request)

@@ -23,7 +23,7 @@ def parse_duration(text: str) -> timedelta:
         position = 0
         seconds = 0.0
         for match in _PART.finditer(cleaned):
-            if match.start() != position and cleaned[position:match.start()].strip():
+            if match.start() != position and cleaned[position : match.start()].strip():
                 break
             seconds += float(match.group(1)) * _UNITS[match.group(2)]
             position = match.end()

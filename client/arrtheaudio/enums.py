@@ -41,7 +41,7 @@ def _prefix(enum: EnumTypeWrapper) -> str:
 def choices(enum: EnumTypeWrapper) -> list[str]:
     """The short lower-case names (``["queued", "running", ...]``), UNSPECIFIED left out."""
     prefix = _prefix(enum)
-    return [name[len(prefix):].lower() for name in _names(enum) if not name.endswith("_UNSPECIFIED")]
+    return [name[len(prefix) :].lower() for name in _names(enum) if not name.endswith("_UNSPECIFIED")]
 
 
 def to_value(enum: type[E], value: EnumLike) -> E:
@@ -77,4 +77,4 @@ def label(enum: EnumTypeWrapper, value: int) -> str:
         return str(value)
     if name.endswith("_UNSPECIFIED"):
         return ""
-    return name[len(_prefix(enum)):].lower()
+    return name[len(_prefix(enum)) :].lower()

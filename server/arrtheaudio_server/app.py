@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import signal
 import sys
@@ -33,7 +34,9 @@ DEFAULT_CONFIG_PATH = Path("./config/config.yaml")
 
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="arrtheaudio-server", description="Run the ArrTheAudio gRPC server.")
+    parser = argparse.ArgumentParser(
+        prog="arrtheaudio-server", description="Run the ArrTheAudio gRPC server."
+    )
     parser.add_argument(
         "--config",
         type=Path,
@@ -77,8 +80,11 @@ async def start_server(settings: Settings, **runtime_options: Any) -> RunningSer
     api_key, generated = ensure_api_key(settings.api.api_key, settings.config_dir)
     if generated:
         # Printed (not only logged) so a first-time user sees it on the console.
-        print(f"ArrTheAudio generated an API key: {api_key} (stored in {settings.config_dir / 'api_key'})",
-              file=sys.stderr, flush=True)
+        print(
+            f"ArrTheAudio generated an API key: {api_key} (stored in {settings.config_dir / 'api_key'})",
+            file=sys.stderr,
+            flush=True,
+        )
 
     runtime = await Runtime.create(settings, api_key=api_key, **runtime_options)
     try:
@@ -95,7 +101,11 @@ async def start_server(settings: Settings, **runtime_options: Any) -> RunningSer
         service_names = runtime.register_services(server)
         health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
         reflection.enable_server_reflection(
-            (*service_names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME),
+            (
+                *service_names,
+                health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+                reflection.SERVICE_NAME,
+            ),
             server,
         )
         address = f"{settings.server.host}:{settings.server.port}"
@@ -110,8 +120,13 @@ async def start_server(settings: Settings, **runtime_options: Any) -> RunningSer
     except BaseException:
         await runtime.close()
         raise
-    log.info("server.started", address=address, port=bound, workers=settings.processing.worker_count,
-             storage=runtime.storage_kind)
+    log.info(
+        "server.started",
+        address=address,
+        port=bound,
+        workers=settings.processing.worker_count,
+        storage=runtime.storage_kind,
+    )
     return RunningServer(server=server, runtime=runtime, health=health_servicer, port=bound, api_key=api_key)
 
 
@@ -121,10 +136,8 @@ async def serve(settings: Settings, *, stop_event: asyncio.Event | None = None) 
     stop = stop_event or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
-        try:
+        with contextlib.suppress(NotImplementedError, RuntimeError):  # not in the main thread
             loop.add_signal_handler(sig, stop.set)
-        except (NotImplementedError, RuntimeError):  # pragma: no cover - non-main thread
-            pass
     await stop.wait()
     await running.stop(grace=settings.processing.shutdown_grace_seconds + 5)
 

@@ -41,7 +41,7 @@ class PathPolicy:
         for mapping in self.mappings:
             remote = mapping.remote.rstrip("/") or "/"
             if arr_path == remote or arr_path.startswith(remote.rstrip("/") + "/"):
-                rest = arr_path[len(remote):].lstrip("/")
+                rest = arr_path[len(remote) :].lstrip("/")
                 return str(PurePosixPath(mapping.local) / rest) if rest else mapping.local
         return arr_path
 
@@ -58,7 +58,9 @@ class PathPolicy:
         if not os.path.isabs(raw):
             raise PathRejected("invalid", raw, f"path must be absolute: {raw!r}")
         if not self.roots:
-            raise PathRejected("outside_roots", raw, "no media_roots are configured; the server touches no files")
+            raise PathRejected(
+                "outside_roots", raw, "no media_roots are configured; the server touches no files"
+            )
         try:
             resolved = Path(os.path.realpath(raw))
         except (OSError, ValueError) as exc:
@@ -81,4 +83,3 @@ class PathPolicy:
 
     def resolve_arr_file(self, arr_path: str) -> Path:
         return self.resolve(self.map_arr_path(arr_path), expect="file")
-

@@ -109,7 +109,9 @@ class Runtime:
     def register_services(self, server: grpc.aio.Server) -> tuple[str, ...]:
         queue = self.queue
         job_service_pb2_grpc.add_JobServiceServicer_to_server(JobServicer(queue, self.watch), server)
-        batch_service_pb2_grpc.add_BatchServiceServicer_to_server(BatchServicer(queue, self.paths, self.watch), server)
+        batch_service_pb2_grpc.add_BatchServiceServicer_to_server(
+            BatchServicer(queue, self.paths, self.watch), server
+        )
         webhook_service_pb2_grpc.add_WebhookServiceServicer_to_server(
             WebhookServicer(queue, self.paths, self.credentials, self.watch), server
         )

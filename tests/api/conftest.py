@@ -113,15 +113,17 @@ class Api:
     def health(self) -> health_pb2_grpc.HealthStub:
         return health_pb2_grpc.HealthStub(self.channel)
 
-    async def sonarr(self, body: bytes, *, token: str = API_KEY, metadata: Any = None
-                     ) -> webhook_service_pb2.SonarrWebhookResponse:
+    async def sonarr(
+        self, body: bytes, *, token: str = API_KEY, metadata: Any = None
+    ) -> webhook_service_pb2.SonarrWebhookResponse:
         request = webhook_service_pb2.SonarrWebhookRequest(
             body=httpbody_pb2.HttpBody(content_type="application/json", data=body), token=token
         )
         return await self.webhooks.SonarrWebhook(request, metadata=metadata)
 
-    async def radarr(self, body: bytes, *, token: str = API_KEY, metadata: Any = None
-                     ) -> webhook_service_pb2.RadarrWebhookResponse:
+    async def radarr(
+        self, body: bytes, *, token: str = API_KEY, metadata: Any = None
+    ) -> webhook_service_pb2.RadarrWebhookResponse:
         request = webhook_service_pb2.RadarrWebhookRequest(
             body=httpbody_pb2.HttpBody(content_type="application/json", data=body), token=token
         )
@@ -130,8 +132,9 @@ class Api:
     async def wait_job(self, job_id: str) -> Any:
         """Follow the job's watch stream to its final event; returns the terminal job."""
         last = None
-        async for event in self.jobs.WatchJob(job_service_pb2.WatchJobRequest(job_id=job_id), metadata=AUTH,
-                                              timeout=60):
+        async for event in self.jobs.WatchJob(
+            job_service_pb2.WatchJobRequest(job_id=job_id), metadata=AUTH, timeout=60
+        ):
             last = event
         assert last is not None and last.final
         return last.job
@@ -145,11 +148,13 @@ async def api_factory(tmp_path: Path, library: ArrLibrary) -> AsyncIterator[ApiF
     """Starts servers with settings overrides; all are stopped at the end of the test."""
     started: list[Api] = []
 
-    async def start(*, watch: WatchConfig | None = None, health_interval_seconds: float = 5.0,
-                    **overrides: Any) -> Api:
+    async def start(
+        *, watch: WatchConfig | None = None, health_interval_seconds: float = 5.0, **overrides: Any
+    ) -> Api:
         settings = make_settings(tmp_path / f"server{len(started)}", library, **overrides)
         running = await start_server(
-            settings, watch=watch or WatchConfig(heartbeat_seconds=0.5, min_refresh_seconds=0.05),
+            settings,
+            watch=watch or WatchConfig(heartbeat_seconds=0.5, min_refresh_seconds=0.05),
             health_interval_seconds=health_interval_seconds,
         )
         api = Api(running=running, channel=grpc.aio.insecure_channel(running.target), library=library)

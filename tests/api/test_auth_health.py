@@ -60,10 +60,18 @@ async def test_health_reflection_and_get_health_are_open(api: Api) -> None:
 
     stub = reflection_pb2_grpc.ServerReflectionStub(api.channel)
     names: list[str] = []
-    async for reply in stub.ServerReflectionInfo(iter([reflection_pb2.ServerReflectionRequest(list_services="")])):
+    async for reply in stub.ServerReflectionInfo(
+        iter([reflection_pb2.ServerReflectionRequest(list_services="")])
+    ):
         names = [service.name for service in reply.list_services_response.service]
-    assert {"arrtheaudio.v1.JobService", "arrtheaudio.v1.BatchService", "arrtheaudio.v1.WebhookService",
-            "arrtheaudio.v1.StatsService", "arrtheaudio.v1.AdminService", "grpc.health.v1.Health"} <= set(names)
+    assert {
+        "arrtheaudio.v1.JobService",
+        "arrtheaudio.v1.BatchService",
+        "arrtheaudio.v1.WebhookService",
+        "arrtheaudio.v1.StatsService",
+        "arrtheaudio.v1.AdminService",
+        "grpc.health.v1.Health",
+    } <= set(names)
 
 
 async def wait_health(api: Api, expected: int, timeout: float = 20.0) -> None:

@@ -28,17 +28,26 @@ async def test_get_list_and_order_jobs(api: Api) -> None:
     assert got.job.HasField("created_at") and got.job.HasField("completed_at") and got.job.attempts == 1
     assert got.job.duration_ms > 0
 
-    page = await api.jobs.ListJobs(job_service_pb2.ListJobsRequest(limit=2, order_by="created_at asc"),
-                                   metadata=AUTH)
+    page = await api.jobs.ListJobs(
+        job_service_pb2.ListJobsRequest(limit=2, order_by="created_at asc"), metadata=AUTH
+    )
     assert page.total_size == 3 and [j.job_id for j in page.jobs] == job_ids[:2]
-    rest = await api.jobs.ListJobs(job_service_pb2.ListJobsRequest(limit=2, offset=2, order_by="created_at asc"),
-                                   metadata=AUTH)
+    rest = await api.jobs.ListJobs(
+        job_service_pb2.ListJobsRequest(limit=2, offset=2, order_by="created_at asc"), metadata=AUTH
+    )
     assert [j.job_id for j in rest.jobs] == job_ids[2:]
-    filtered = await api.jobs.ListJobs(job_service_pb2.ListJobsRequest(
-        status=common_pb2.JOB_STATUS_COMPLETED, source=common_pb2.SOURCE_SONARR, container=common_pb2.CONTAINER_MKV),
-        metadata=AUTH)
+    filtered = await api.jobs.ListJobs(
+        job_service_pb2.ListJobsRequest(
+            status=common_pb2.JOB_STATUS_COMPLETED,
+            source=common_pb2.SOURCE_SONARR,
+            container=common_pb2.CONTAINER_MKV,
+        ),
+        metadata=AUTH,
+    )
     assert filtered.total_size == 3
-    none = await api.jobs.ListJobs(job_service_pb2.ListJobsRequest(source=common_pb2.SOURCE_RADARR), metadata=AUTH)
+    none = await api.jobs.ListJobs(
+        job_service_pb2.ListJobsRequest(source=common_pb2.SOURCE_RADARR), metadata=AUTH
+    )
     assert none.total_size == 0 and not none.jobs
 
 
@@ -85,7 +94,9 @@ async def test_cancel_a_finished_job_is_failed_precondition(api: Api) -> None:
 async def test_cancel_a_queued_job(api: Api) -> None:
     reply = await api.sonarr(fixture_bytes("sonarr/import-complete.json"))
     # One worker: the last of the three files is still waiting.
-    cancelled = await api.jobs.CancelJob(job_service_pb2.CancelJobRequest(job_id=reply.job_ids[2]), metadata=AUTH)
+    cancelled = await api.jobs.CancelJob(
+        job_service_pb2.CancelJobRequest(job_id=reply.job_ids[2]), metadata=AUTH
+    )
     assert cancelled.job.status == common_pb2.JOB_STATUS_CANCELLED
     for job_id in reply.job_ids[:2]:
         await api.wait_job(job_id)
@@ -105,7 +116,9 @@ async def test_get_queue(api: Api) -> None:
     assert all(j.worker_id for j in busy.current_jobs)
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await api.jobs.GetQueue(job_service_pb2.GetQueueRequest(next_limit=1000), metadata=AUTH)
-    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "next_limit" in violations(caught.value)
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "next_limit" in violations(
+        caught.value
+    )
     for job_id in reply.job_ids:
         await api.wait_job(job_id)
 
@@ -128,9 +141,12 @@ async def test_stats_after_real_processing(api: Api) -> None:
 async def test_cleanup_validation_and_cutoff(api: Api) -> None:
     await processed_season(api)
     with pytest.raises(grpc.aio.AioRpcError) as caught:
-        await api.admin.Cleanup(admin_service_pb2.CleanupRequest(
-            statuses=[common_pb2.JOB_STATUS_QUEUED, common_pb2.JOB_STATUS_COMPLETED], older_than_days=-1),
-            metadata=AUTH)
+        await api.admin.Cleanup(
+            admin_service_pb2.CleanupRequest(
+                statuses=[common_pb2.JOB_STATUS_QUEUED, common_pb2.JOB_STATUS_COMPLETED], older_than_days=-1
+            ),
+            metadata=AUTH,
+        )
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert set(violations(caught.value)) == {"statuses[0]", "older_than_days"}
     # Finished a moment ago: neither "older than 1 day" nor the default 30-day retention matches.
@@ -143,7 +159,8 @@ async def test_cleanup_with_zero_retention_removes_finished_jobs(api_factory: Ap
     api = await api_factory(processing={"job_history_days": 0, "failed_job_days": 0})
     job_ids = await processed_season(api)
     only_failed = await api.admin.Cleanup(
-        admin_service_pb2.CleanupRequest(statuses=[common_pb2.JOB_STATUS_FAILED]), metadata=AUTH)
+        admin_service_pb2.CleanupRequest(statuses=[common_pb2.JOB_STATUS_FAILED]), metadata=AUTH
+    )
     assert only_failed.jobs_removed == 0
     removed = await api.admin.Cleanup(admin_service_pb2.CleanupRequest(), metadata=AUTH)
     assert (removed.jobs_removed, removed.webhooks_removed) == (3, 1)
@@ -179,8 +196,10 @@ async def test_get_job_stats_after_real_processing(api: Api) -> None:
 
     everything = await get()
     assert everything.counts.total == 4 and everything.outcomes.total == 4
-    assert {s.source: s.stats.total for s in everything.sources} == {common_pb2.SOURCE_SONARR: 3,
-                                                                     common_pb2.SOURCE_RADARR: 1}
+    assert {s.source: s.stats.total for s in everything.sources} == {
+        common_pb2.SOURCE_SONARR: 3,
+        common_pb2.SOURCE_RADARR: 1,
+    }
     radarr = await get(source=common_pb2.SOURCE_RADARR, container=common_pb2.CONTAINER_MKV)
     assert radarr.counts.total == 1 and radarr.reasons[0].count == 1
     recent = await get(created_after=before_movie)
@@ -192,14 +211,23 @@ async def test_get_job_stats_after_real_processing(api: Api) -> None:
 
 async def test_get_job_stats_validation(api: Api) -> None:
     with pytest.raises(grpc.aio.AioRpcError) as caught:
-        await api.stats.GetJobStats(stats_service_pb2.GetJobStatsRequest(
-            batch_id="../etc", webhook_id="x" * 200, source=42, container=9,
-            created_after=timestamp_pb2.Timestamp(seconds=10**12)), metadata=AUTH)
+        await api.stats.GetJobStats(
+            stats_service_pb2.GetJobStatsRequest(
+                batch_id="../etc",
+                webhook_id="x" * 200,
+                source=42,
+                container=9,
+                created_after=timestamp_pb2.Timestamp(seconds=10**12),
+            ),
+            metadata=AUTH,
+        )
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert set(violations(caught.value)) == {"batch_id", "webhook_id", "source", "container", "created_after"}
     with pytest.raises(grpc.aio.AioRpcError) as caught:
-        await api.stats.GetJobStats(stats_service_pb2.GetJobStatsRequest(
-            created_after=timestamp_pb2.Timestamp(seconds=0, nanos=-1)), metadata=AUTH)
+        await api.stats.GetJobStats(
+            stats_service_pb2.GetJobStatsRequest(created_after=timestamp_pb2.Timestamp(seconds=0, nanos=-1)),
+            metadata=AUTH,
+        )
     assert violations(caught.value).keys() == {"created_after"}
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await api.stats.GetJobStats(stats_service_pb2.GetJobStatsRequest())

@@ -17,15 +17,22 @@ from tests.api.conftest import AUTH, Api, ApiFactory
 from tests.support.arr_library import fixture_bytes
 from tests.support.media_files import AudioSpec, make_mkv
 
-SNAPSHOT, UPDATE, HEARTBEAT, ERROR = (common_pb2.EVENT_TYPE_SNAPSHOT, common_pb2.EVENT_TYPE_UPDATE,
-                                      common_pb2.EVENT_TYPE_HEARTBEAT, common_pb2.EVENT_TYPE_ERROR)
+SNAPSHOT, UPDATE, HEARTBEAT, ERROR = (
+    common_pb2.EVENT_TYPE_SNAPSHOT,
+    common_pb2.EVENT_TYPE_UPDATE,
+    common_pb2.EVENT_TYPE_HEARTBEAT,
+    common_pb2.EVENT_TYPE_ERROR,
+)
 
 
 def season(api: Api, name: str, count: int) -> str:
     folder = api.library.tv / name
     for index in range(count):
-        make_mkv(folder / f"{name} - e{index:02d}.mkv", tracks=[AudioSpec("eng", default=True), AudioSpec("jpn")],
-                 video=False)
+        make_mkv(
+            folder / f"{name} - e{index:02d}.mkv",
+            tracks=[AudioSpec("eng", default=True), AudioSpec("jpn")],
+            video=False,
+        )
     return str(folder)
 
 
@@ -39,8 +46,12 @@ def check_sequence(events: list) -> None:
 async def test_watch_job_from_queued_to_completed(api: Api) -> None:
     reply = await api.sonarr(fixture_bytes("sonarr/import-complete.json"))
     last_job = reply.job_ids[2]  # one worker: still queued when the stream starts
-    events = [e async for e in api.jobs.WatchJob(job_service_pb2.WatchJobRequest(job_id=last_job),
-                                                  metadata=AUTH, timeout=60)]
+    events = [
+        e
+        async for e in api.jobs.WatchJob(
+            job_service_pb2.WatchJobRequest(job_id=last_job), metadata=AUTH, timeout=60
+        )
+    ]
     check_sequence(events)
     statuses = [e.job.status for e in events]
     assert statuses[0] == common_pb2.JOB_STATUS_QUEUED
@@ -52,8 +63,12 @@ async def test_watch_job_from_queued_to_completed(api: Api) -> None:
 async def test_watch_of_a_finished_job_is_one_final_snapshot(api: Api) -> None:
     reply = await api.sonarr(fixture_bytes("sonarr/download.json"))
     await api.wait_job(reply.job_ids[0])
-    events = [e async for e in api.jobs.WatchJob(job_service_pb2.WatchJobRequest(job_id=reply.job_ids[0]),
-                                                  metadata=AUTH, timeout=10)]
+    events = [
+        e
+        async for e in api.jobs.WatchJob(
+            job_service_pb2.WatchJobRequest(job_id=reply.job_ids[0]), metadata=AUTH, timeout=10
+        )
+    ]
     assert len(events) == 1 and events[0].type == SNAPSHOT and events[0].final
     assert events[0].job.status == common_pb2.JOB_STATUS_COMPLETED
 
@@ -77,8 +92,12 @@ async def test_watch_unknown_or_empty_id_is_a_status(api: Api, method: str, requ
 
 async def test_watch_webhook_reports_each_job_and_ends_when_all_are_done(api: Api) -> None:
     reply = await api.sonarr(fixture_bytes("sonarr/import-complete.json"))
-    events = [e async for e in api.webhooks.WatchWebhook(
-        webhook_service_pb2.WatchWebhookRequest(webhook_id=reply.webhook_id), metadata=AUTH, timeout=60)]
+    events = [
+        e
+        async for e in api.webhooks.WatchWebhook(
+            webhook_service_pb2.WatchWebhookRequest(webhook_id=reply.webhook_id), metadata=AUTH, timeout=60
+        )
+    ]
     check_sequence(events)
     assert events[0].webhook.webhook_id == reply.webhook_id and events[0].webhook.file_count == 3
     final = events[-1].webhook
@@ -91,8 +110,12 @@ async def test_watch_batch_progress_until_completed(api_factory: ApiFactory) -> 
     api = await api_factory(language_priority=["jpn"])
     path = season(api, "Batch Show", 5)
     started = await api.batches.StartBatch(batch_service_pb2.StartBatchRequest(path=path), metadata=AUTH)
-    events = [e async for e in api.batches.WatchBatch(
-        batch_service_pb2.WatchBatchRequest(batch_id=started.batch_id), metadata=AUTH, timeout=60)]
+    events = [
+        e
+        async for e in api.batches.WatchBatch(
+            batch_service_pb2.WatchBatchRequest(batch_id=started.batch_id), metadata=AUTH, timeout=60
+        )
+    ]
     check_sequence(events)
     percents = [e.batch.progress.percent for e in events]
     assert percents == sorted(percents) and percents[-1] == 100
@@ -143,8 +166,9 @@ async def test_hundred_watchers_of_one_batch_all_see_the_end(api_factory: ApiFac
 
     async def watch() -> batch_service_pb2.BatchEvent:
         last = None
-        async for event in api.batches.WatchBatch(batch_service_pb2.WatchBatchRequest(batch_id=started.batch_id),
-                                                  metadata=AUTH, timeout=120):
+        async for event in api.batches.WatchBatch(
+            batch_service_pb2.WatchBatchRequest(batch_id=started.batch_id), metadata=AUTH, timeout=120
+        ):
             last = event
         return last
 
@@ -154,8 +178,10 @@ async def test_hundred_watchers_of_one_batch_all_see_the_end(api_factory: ApiFac
 
 
 async def test_a_watcher_that_does_not_read_never_holds_the_workers(api_factory: ApiFactory) -> None:
-    api = await api_factory(language_priority=["jpn"], watch=WatchConfig(heartbeat_seconds=5, max_pending=2,
-                                                                          min_refresh_seconds=0.01))
+    api = await api_factory(
+        language_priority=["jpn"],
+        watch=WatchConfig(heartbeat_seconds=5, max_pending=2, min_refresh_seconds=0.01),
+    )
     stalled = api.jobs.WatchQueue(job_service_pb2.WatchQueueRequest(), metadata=AUTH)
     assert (await stalled.read()).type == SNAPSHOT
     path = season(api, "Stalled", 6)
@@ -163,8 +189,11 @@ async def test_a_watcher_that_does_not_read_never_holds_the_workers(api_factory:
     # Workers finish the batch while the stalled client reads nothing.
     done = None
     for _ in range(600):
-        done = (await api.batches.GetBatch(batch_service_pb2.GetBatchRequest(batch_id=started.batch_id),
-                                           metadata=AUTH)).batch
+        done = (
+            await api.batches.GetBatch(
+                batch_service_pb2.GetBatchRequest(batch_id=started.batch_id), metadata=AUTH
+            )
+        ).batch
         if done.status == common_pb2.BATCH_STATUS_COMPLETED:
             break
         await asyncio.sleep(0.05)
@@ -221,11 +250,14 @@ async def test_error_after_the_first_message_is_sent_in_band() -> None:
         return 7
 
     def make(seq, kind, state, job, final, error):
-        return job_service_pb2.QueueEvent(sequence=seq, type=kind, counts=common_pb2.JobCounts(total=state),
-                                          final=final, error=error)
+        return job_service_pb2.QueueEvent(
+            sequence=seq, type=kind, counts=common_pb2.JobCounts(total=state), final=final, error=error
+        )
 
     spec = WatchSpec(load=load, is_final=lambda _s: False, make_event=make)
-    stream = watch_stream(_Context(), bus.subscribe(), spec, WatchConfig(heartbeat_seconds=5, min_refresh_seconds=0))
+    stream = watch_stream(
+        _Context(), bus.subscribe(), spec, WatchConfig(heartbeat_seconds=5, min_refresh_seconds=0)
+    )
     first = await stream.__anext__()
     assert first.type == SNAPSHOT and first.counts.total == 7
     bus.publish(QueueEvent(seq=1, batch_id="x"))

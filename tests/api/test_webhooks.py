@@ -1,4 +1,4 @@
-"""WebhookService over the real queue and pipeline: the shared Sonarr/Radarr fixtures,
+"""WebhookService over the real queue and pipeline: the Sonarr/Radarr fixtures in tests/fixtures,
 every refusal (with nothing queued and no file touched), per-file results and dedup."""
 
 from __future__ import annotations
@@ -41,11 +41,15 @@ async def test_sonarr_download_fixes_the_episode(api: Api) -> None:
     assert job.track_changed and job.selected_track.index == 1 and job.webhook_id == reply.webhook_id
     assert read_back(episode).default_audio_indexes == [1]
 
-    stored = await api.webhooks.GetWebhook(webhook_service_pb2.GetWebhookRequest(webhook_id=reply.webhook_id),
-                                           metadata=AUTH)
+    stored = await api.webhooks.GetWebhook(
+        webhook_service_pb2.GetWebhookRequest(webhook_id=reply.webhook_id), metadata=AUTH
+    )
     webhook = stored.webhook
-    assert (webhook.source, webhook.event_type, webhook.title) == (common_pb2.SOURCE_SONARR, "Download",
-                                                                    "Kaiju Harbor")
+    assert (webhook.source, webhook.event_type, webhook.title) == (
+        common_pb2.SOURCE_SONARR,
+        "Download",
+        "Kaiju Harbor",
+    )
     assert webhook.original_language == "jpn"
     assert webhook.counts.total == 1 and webhook.counts.completed == 1 and webhook.results.track_changes == 1
     assert [j.job_id for j in stored.jobs] == list(reply.job_ids)
@@ -60,7 +64,9 @@ async def test_season_pack_is_three_jobs_under_one_webhook(api: Api) -> None:
         assert job.webhook_id == reply.webhook_id and job.status == common_pb2.JOB_STATUS_COMPLETED
     for index in range(3):
         assert read_back(api.library.episode(index)).default_audio_indexes == [1]
-    listed = await api.jobs.ListJobs(job_service_pb2.ListJobsRequest(webhook_id=reply.webhook_id), metadata=AUTH)
+    listed = await api.jobs.ListJobs(
+        job_service_pb2.ListJobsRequest(webhook_id=reply.webhook_id), metadata=AUTH
+    )
     assert listed.total_size == 3
 
 
@@ -151,8 +157,10 @@ async def test_missing_or_wrong_credentials_change_nothing(api: Api, token: str)
         (b"[1, 2]", "body"),
         (b'{"series": {"title": "x"}}', "eventType"),
         (json.dumps({"eventType": "Download", "series": {"title": "x"}}).encode(), "episodeFile"),
-        (json.dumps({"eventType": "Download", "episodeFile": {"path": "tv/relative.mkv"}}).encode(),
-         "episodeFile.path"),
+        (
+            json.dumps({"eventType": "Download", "episodeFile": {"path": "tv/relative.mkv"}}).encode(),
+            "episodeFile.path",
+        ),
     ],
 )
 async def test_bad_bodies_are_invalid_argument_with_the_field(api: Api, body: bytes, field: str) -> None:
@@ -221,8 +229,10 @@ async def test_no_usable_file_is_not_found_with_each_file(api: Api) -> None:
         await api.sonarr(sonarr_payload_with_paths(paths))
     assert caught.value.code() == grpc.StatusCode.NOT_FOUND
     resources = [d for d in rich_details(caught.value) if isinstance(d, error_details_pb2.ResourceInfo)]
-    assert [r.resource_name for r in resources] == [str(api.library.tv / "Nope/a.mkv"),
-                                                    str(api.library.tv / "Nope/b.mkv")]
+    assert [r.resource_name for r in resources] == [
+        str(api.library.tv / "Nope/a.mkv"),
+        str(api.library.tv / "Nope/b.mkv"),
+    ]
     assert await total_jobs(api) == 0
 
 
@@ -247,8 +257,9 @@ async def test_same_file_twice_in_one_delivery_is_one_job(api: Api) -> None:
 async def test_a_file_already_queued_is_deduplicated(api: Api) -> None:
     first = await api.sonarr(fixture_bytes("sonarr/import-complete.json"))
     # One worker needs a few hundred ms for three files: the third is still queued now.
-    again = await api.sonarr(sonarr_payload_with_paths(
-        ["/tv/Kaiju Harbor/Season 01/" + api.library.episode(2).name]))
+    again = await api.sonarr(
+        sonarr_payload_with_paths(["/tv/Kaiju Harbor/Season 01/" + api.library.episode(2).name])
+    )
     assert again.webhook_id != first.webhook_id
     assert again.files[0].deduplicated and again.job_ids[0] == first.job_ids[2]
     assert "already queued" in again.message

@@ -34,9 +34,16 @@ def run_bench(name: str, tmp_path: Path, *args: str) -> dict[str, Any]:
     env.pop("ARRTHEAUDIO_CONFIG", None)
     proc = subprocess.run(
         [sys.executable, "-m", f"bench.{name}", *args],
-        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=110, check=False,
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=110,
+        check=False,
     )
-    assert proc.returncode == 0, f"bench.{name} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr[-4000:]}"
+    assert proc.returncode == 0, (
+        f"bench.{name} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr[-4000:]}"
+    )
     lines = proc.stdout.strip().splitlines()
     json_lines = [line for line in lines if line.startswith("{")]
     assert len(json_lines) == 1, f"expected exactly one JSON line:\n{proc.stdout}"
@@ -60,8 +67,9 @@ def _positive(*values: float) -> None:
 
 
 def test_batch_load_mkv(tmp_path: Path) -> None:
-    data = run_bench("batch_load", tmp_path, "--files", "4", "--workers", "2", "--rounds", "2",
-                     "--enqueue-files", "40")
+    data = run_bench(
+        "batch_load", tmp_path, "--files", "4", "--workers", "2", "--rounds", "2", "--enqueue-files", "40"
+    )
     r = data["results"]
     assert r["files"] == 4 and r["rounds"] == 2
     assert r["bare_ok"] == 4
@@ -82,8 +90,23 @@ def test_batch_load_mkv(tmp_path: Path) -> None:
 def test_batch_load_mp4_already_correct_on_postgres(tmp_path: Path) -> None:
     if not shutil.which("initdb") and not list(Path("/usr/lib/postgresql").glob("*/bin/initdb")):
         pytest.skip("PostgreSQL binaries not installed")
-    data = run_bench("batch_load", tmp_path, "--files", "2", "--workers", "1", "--container", "mp4",
-                     "--already-correct", "--db", "postgres", "--enqueue-files", "0", "--rounds", "1")
+    data = run_bench(
+        "batch_load",
+        tmp_path,
+        "--files",
+        "2",
+        "--workers",
+        "1",
+        "--container",
+        "mp4",
+        "--already-correct",
+        "--db",
+        "postgres",
+        "--enqueue-files",
+        "0",
+        "--rounds",
+        "1",
+    )
     r = data["results"]
     assert r["bare_ok"] == 2
     assert r["pipeline_reason_codes"] == {"already_correct": 2}

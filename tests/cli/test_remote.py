@@ -22,7 +22,11 @@ grpc_max_workers = 4  # read by pytest-grpc
 @pytest.fixture
 def run(grpc_addr: str, backend: CannedBackend) -> Any:
     def invoke(*args: str, env: dict[str, str | None] | None = None) -> Result:
-        base: dict[str, str | None] = {"ARRTHEAUDIO_TARGET": grpc_addr, "ARRTHEAUDIO_API_KEY": API_KEY, "COLUMNS": "250"}
+        base: dict[str, str | None] = {
+            "ARRTHEAUDIO_TARGET": grpc_addr,
+            "ARRTHEAUDIO_API_KEY": API_KEY,
+            "COLUMNS": "250",
+        }
         return CliRunner().invoke(cli, list(args), env={**base, **(env or {})}, catch_exceptions=False)
 
     return invoke
@@ -35,7 +39,11 @@ def test_jobs_list_table_and_filters(run: Any, backend: CannedBackend) -> None:
     assert "Jobs (2 total)" in result.stdout
     assert "/media/tv/Show/S01E05.mkv" in result.stdout
     sent = backend.requests[-1][1]
-    assert (sent.source, sent.status, sent.limit) == (common_pb2.SOURCE_SONARR, common_pb2.JOB_STATUS_COMPLETED, 5)
+    assert (sent.source, sent.status, sent.limit) == (
+        common_pb2.SOURCE_SONARR,
+        common_pb2.JOB_STATUS_COMPLETED,
+        5,
+    )
 
 
 def test_jobs_list_json_uses_proto_field_names(run: Any) -> None:
@@ -113,14 +121,35 @@ def test_jobs_watch_in_band_error(run: Any) -> None:
 
 
 def test_batch_start_sends_options(run: Any, backend: CannedBackend) -> None:
-    result = run("batch", "start", "/media/tv/Show", "--pattern", "*.mkv", "--no-recursive", "--dry-run",
-                 "--priority", "high", "--min-size", "100", "--max-age", "12h", "--exclude", "**/Extras/**",
-                 "--exclude", "*.sample.*")
+    result = run(
+        "batch",
+        "start",
+        "/media/tv/Show",
+        "--pattern",
+        "*.mkv",
+        "--no-recursive",
+        "--dry-run",
+        "--priority",
+        "high",
+        "--min-size",
+        "100",
+        "--max-age",
+        "12h",
+        "--exclude",
+        "**/Extras/**",
+        "--exclude",
+        "*.sample.*",
+    )
     assert result.exit_code == 0, result.output
     assert "Batch batch-6 started: scanning /media/tv/Show (about 3 files)" in result.stdout
     sent = backend.requests[-1][1]
     assert (sent.recursive, sent.pattern, sent.dry_run, sent.priority, sent.min_size_mb) == (
-        False, "*.mkv", True, common_pb2.PRIORITY_HIGH, 100.0)
+        False,
+        "*.mkv",
+        True,
+        common_pb2.PRIORITY_HIGH,
+        100.0,
+    )
     assert sent.max_age_days == pytest.approx(0.5)
     assert list(sent.exclude_patterns) == ["**/Extras/**", "*.sample.*"]
 
@@ -141,7 +170,11 @@ def test_batch_start_watch_json_is_ndjson(run: Any) -> None:
 
 @pytest.mark.parametrize(
     ("path", "code"),
-    [("/etc", exit_codes.DENIED), ("/media/full", exit_codes.UNAVAILABLE), ("rel", exit_codes.INVALID_ARGUMENT)],
+    [
+        ("/etc", exit_codes.DENIED),
+        ("/media/full", exit_codes.UNAVAILABLE),
+        ("rel", exit_codes.INVALID_ARGUMENT),
+    ],
 )
 def test_batch_start_errors(run: Any, path: str, code: int) -> None:
     result = run("batch", "start", path)

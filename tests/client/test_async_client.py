@@ -60,8 +60,15 @@ async def test_paging_async(aio_server: Server) -> None:
     async with AsyncClient(target, api_key=API_KEY) as client:
         ids = [job.job_id async for job in client.iter_jobs(page_size=3, status="completed")]
         assert ids == ["job-5", "job-4", "job-3", "job-2", "job-1"]
-        assert [b.batch_id async for b in client.iter_batches(page_size=4, max_items=2)] == ["batch-5", "batch-4"]
-        assert [j.job_id async for j in client.iter_batch_jobs("batch-1", page_size=2)] == ["job-1", "job-2", "job-3"]
+        assert [b.batch_id async for b in client.iter_batches(page_size=4, max_items=2)] == [
+            "batch-5",
+            "batch-4",
+        ]
+        assert [j.job_id async for j in client.iter_batch_jobs("batch-1", page_size=2)] == [
+            "job-1",
+            "job-2",
+            "job-3",
+        ]
         assert (await client.list_batches(status="completed")).total_size == 5
     offsets = [req.offset for name, req, _ in backend.requests if name == "ListJobs"]
     assert offsets == [0, 3]
@@ -72,7 +79,10 @@ async def test_watchers_async(aio_server: Server) -> None:
     async with AsyncClient(target, api_key=API_KEY) as client:
         job_events = [e async for e in client.watch_job("job-2")]
         assert [e.job.status for e in job_events] == [
-            common_pb2.JOB_STATUS_QUEUED, common_pb2.JOB_STATUS_RUNNING, common_pb2.JOB_STATUS_COMPLETED]
+            common_pb2.JOB_STATUS_QUEUED,
+            common_pb2.JOB_STATUS_RUNNING,
+            common_pb2.JOB_STATUS_COMPLETED,
+        ]
         batch_events = [e async for e in client.watch_batch("batch-1")]
         assert batch_events[-1].batch.progress.percent == pytest.approx(100.0)
         webhook_events = [e async for e in client.watch_webhook("wh-1")]
@@ -92,11 +102,13 @@ async def test_watchers_async(aio_server: Server) -> None:
 async def test_webhooks_async(aio_server: Server) -> None:
     target, _ = aio_server
     async with AsyncClient(target) as client:  # no API key: the token authenticates
-        reply = await client.sonarr_webhook({"eventType": "Download", "episodeFiles": [{"path": "/tv/1.mkv"}]},
-                                            token=API_KEY)
+        reply = await client.sonarr_webhook(
+            {"eventType": "Download", "episodeFiles": [{"path": "/tv/1.mkv"}]}, token=API_KEY
+        )
         assert reply.job_ids == ["job-new-0"]
-        movie = await client.radarr_webhook(b'{"eventType": "Download", "movieFile": {"path": "/m.mkv"}}',
-                                            apikey=API_KEY)
+        movie = await client.radarr_webhook(
+            b'{"eventType": "Download", "movieFile": {"path": "/m.mkv"}}', apikey=API_KEY
+        )
         assert movie.file_count == 1
         with pytest.raises(InvalidArgument):
             await client.radarr_webhook("<xml/>", token=API_KEY, content_type="text/xml")

@@ -19,8 +19,15 @@ from arrtheaudio.paging import Page, awalk_pages, walk_pages
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [("completed", 4), ("COMPLETED", 4), ("waiting-for-space", 3), ("JOB_STATUS_FAILED", 5),
-     (2, 2), (None, 0), ("", 0)],
+    [
+        ("completed", 4),
+        ("COMPLETED", 4),
+        ("waiting-for-space", 3),
+        ("JOB_STATUS_FAILED", 5),
+        (2, 2),
+        (None, 0),
+        ("", 0),
+    ],
 )
 def test_enum_names_to_values(value: Any, expected: int) -> None:
     assert enums.to_value(enums.JobStatus, value) == expected
@@ -39,9 +46,18 @@ def test_enum_errors_and_labels() -> None:
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("30d", timedelta(days=30)), ("12h", timedelta(hours=12)), ("1w", timedelta(weeks=1)),
-     ("1d12h", timedelta(days=1, hours=12)), ("1d 6h", timedelta(days=1, hours=6)), ("90m", timedelta(minutes=90)),
-     ("45s", timedelta(seconds=45)), ("7", timedelta(days=7)), (" 2D ", timedelta(days=2)), ("1.5d", timedelta(hours=36))],
+    [
+        ("30d", timedelta(days=30)),
+        ("12h", timedelta(hours=12)),
+        ("1w", timedelta(weeks=1)),
+        ("1d12h", timedelta(days=1, hours=12)),
+        ("1d 6h", timedelta(days=1, hours=6)),
+        ("90m", timedelta(minutes=90)),
+        ("45s", timedelta(seconds=45)),
+        ("7", timedelta(days=7)),
+        (" 2D ", timedelta(days=2)),
+        ("1.5d", timedelta(hours=36)),
+    ],
 )
 def test_parse_duration(text: str, expected: timedelta) -> None:
     assert parse_duration(text) == expected
@@ -66,7 +82,7 @@ def _pages(items: list[int], shift_after_first: bool = False) -> Any:
 
     def fetch(offset: int, limit: int) -> Page[int]:
         calls.append((offset, limit))
-        page = Page(data[offset:offset + limit], len(data))
+        page = Page(data[offset : offset + limit], len(data))
         if shift_after_first and len(calls) == 1:
             data.insert(0, 100)  # a new newest item arrives while we walk
         return page
@@ -110,8 +126,15 @@ async def test_awalk_pages() -> None:
 
 def _bad_request_status(code: int = 3) -> status_pb2.Status:
     detail = any_pb2.Any()
-    detail.Pack(error_details_pb2.BadRequest(field_violations=[
-        error_details_pb2.BadRequest.FieldViolation(field="path", description="outside the media roots")]))
+    detail.Pack(
+        error_details_pb2.BadRequest(
+            field_violations=[
+                error_details_pb2.BadRequest.FieldViolation(
+                    field="path", description="outside the media roots"
+                )
+            ]
+        )
+    )
     other = any_pb2.Any()
     other.Pack(error_details_pb2.ErrorInfo(reason="X"))
     return status_pb2.Status(code=code, message="bad path", details=[other, detail])
@@ -126,8 +149,14 @@ def test_error_from_status_maps_codes_and_details() -> None:
     assert type(unknown) is errors.ArrTheAudioError and unknown.code is grpc.StatusCode.UNKNOWN
     data_loss = errors.error_from_status(status_pb2.Status(code=15))
     assert type(data_loss) is errors.ArrTheAudioError and str(data_loss) == "DATA_LOSS"
-    for code, cls in [(1, errors.Cancelled), (4, errors.DeadlineExceeded), (8, errors.ResourceExhausted),
-                      (12, errors.Unimplemented), (13, errors.Internal), (16, errors.Unauthenticated)]:
+    for code, cls in [
+        (1, errors.Cancelled),
+        (4, errors.DeadlineExceeded),
+        (8, errors.ResourceExhausted),
+        (12, errors.Unimplemented),
+        (13, errors.Internal),
+        (16, errors.Unauthenticated),
+    ]:
         assert type(errors.error_from_status(status_pb2.Status(code=code))) is cls
     assert str(errors.FieldViolation("", "whole request")) == "whole request"
 
@@ -171,4 +200,5 @@ def test_tls_channels_are_built_lazily() -> None:
                 await aclient.health()
 
     import asyncio
+
     asyncio.run(run())

@@ -49,8 +49,14 @@ def server(tmp_path_factory: pytest.TempPathFactory, media: Path) -> Iterator[Se
     settings = {
         "media_roots": [str(media)],
         "language_priority": ["jpn"],
-        "processing": {"worker_count": 1, "poll_interval_seconds": 0.05, "retry_delay_seconds": 0,
-                       "heartbeat_seconds": 0.5, "lease_seconds": 5, "shutdown_grace_seconds": 2},
+        "processing": {
+            "worker_count": 1,
+            "poll_interval_seconds": 0.05,
+            "retry_delay_seconds": 0,
+            "heartbeat_seconds": 0.5,
+            "lease_seconds": 5,
+            "shutdown_grace_seconds": 2,
+        },
         "logging": {"format": "json", "level": "WARNING"},
     }
     with running_server(tmp_path_factory.mktemp("client-server"), settings) as process:
@@ -141,10 +147,13 @@ async def test_async_dry_run_batch_leaves_the_file_alone(server: ServerProcess, 
     assert file_fingerprint(movie) == before
 
 
-def test_readme_python_example_runs(server: ServerProcess, media: Path, monkeypatch: pytest.MonkeyPatch,
-                                    capsys: pytest.CaptureFixture[str]) -> None:
+def test_readme_python_example_runs(
+    server: ServerProcess, media: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
-    block = readme.split("<!-- readme-example: client -->", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    block = (
+        readme.split("<!-- readme-example: client -->", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    )
     monkeypatch.setenv("ARRTHEAUDIO_TARGET", server.target)
     monkeypatch.setenv("ARRTHEAUDIO_API_KEY", server.api_key)
     exec(compile(block, "README.md", "exec"), {"MEDIA_DIR": str(media / "Show")})

@@ -33,7 +33,9 @@ def client(grpc_addr: str, backend: CannedBackend) -> Any:
 
 
 def test_raw_stub_from_pytest_grpc_sees_the_same_server(grpc_stub: Any, backend: CannedBackend) -> None:
-    reply = grpc_stub.GetJob(job_service_pb2.GetJobRequest(job_id="job-1"), metadata=(("x-api-key", API_KEY),))
+    reply = grpc_stub.GetJob(
+        job_service_pb2.GetJobRequest(job_id="job-1"), metadata=(("x-api-key", API_KEY),)
+    )
     assert reply.job.file_path.endswith("S01E01.mkv")
 
 
@@ -41,10 +43,14 @@ def test_api_key_is_sent_as_metadata_on_every_call(client: Client, backend: Cann
     client.get_job("job-2")
     client.get_stats()
     assert [(name, md.get("x-api-key")) for name, _, md in backend.requests] == [
-        ("GetJob", API_KEY), ("GetStats", API_KEY)]
+        ("GetJob", API_KEY),
+        ("GetStats", API_KEY),
+    ]
 
 
-def test_env_configures_target_and_key(grpc_addr: str, backend: CannedBackend, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_env_configures_target_and_key(
+    grpc_addr: str, backend: CannedBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("ARRTHEAUDIO_TARGET", grpc_addr)
     monkeypatch.setenv("ARRTHEAUDIO_API_KEY", API_KEY)
     with Client() as c:
@@ -52,8 +58,9 @@ def test_env_configures_target_and_key(grpc_addr: str, backend: CannedBackend, m
         assert c.get_job("job-1").job_id == "job-1"
 
 
-def test_missing_key_is_unauthenticated_but_health_is_open(grpc_addr: str, backend: CannedBackend,
-                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_key_is_unauthenticated_but_health_is_open(
+    grpc_addr: str, backend: CannedBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("ARRTHEAUDIO_API_KEY", raising=False)
     with Client(grpc_addr) as c:
         assert c.health().status == "SERVING"
@@ -85,7 +92,10 @@ def test_list_jobs_sends_filters_with_friendly_enum_names(client: Client, backen
     assert reply.total_size == 1
     sent = backend.requests[-1][1]
     assert (sent.source, sent.container, sent.status) == (
-        common_pb2.SOURCE_SONARR, common_pb2.CONTAINER_MP4, common_pb2.JOB_STATUS_COMPLETED)
+        common_pb2.SOURCE_SONARR,
+        common_pb2.CONTAINER_MP4,
+        common_pb2.JOB_STATUS_COMPLETED,
+    )
 
 
 def test_invalid_argument_carries_field_violations(client: Client) -> None:
@@ -94,7 +104,9 @@ def test_invalid_argument_carries_field_violations(client: Client) -> None:
     violations = {v.field: v.description for v in info.value.field_violations}
     assert violations == {"limit": "must be between 0 and 100", "offset": "must not be negative"}
     assert "limit: must be between 0 and 100" in str(info.value)
-    assert info.value.status is not None and info.value.status.code == grpc.StatusCode.INVALID_ARGUMENT.value[0]
+    assert (
+        info.value.status is not None and info.value.status.code == grpc.StatusCode.INVALID_ARGUMENT.value[0]
+    )
 
 
 def test_unknown_enum_name_fails_before_the_call(client: Client, backend: CannedBackend) -> None:
@@ -112,7 +124,10 @@ def test_iter_jobs_walks_every_page(client: Client, backend: CannedBackend) -> N
 
 def test_iter_jobs_with_filter_and_max_items(client: Client, backend: CannedBackend) -> None:
     assert [j.job_id for j in client.iter_jobs(batch_id="batch-1", order_by="created_at asc")] == [
-        "job-1", "job-2", "job-3"]
+        "job-1",
+        "job-2",
+        "job-3",
+    ]
     assert len(list(client.iter_jobs(max_items=3, page_size=2))) == 3
 
 
@@ -159,12 +174,23 @@ def test_watch_queue_can_be_left_early(client: Client) -> None:
 
 def test_start_batch_sends_every_option(client: Client, backend: CannedBackend) -> None:
     reply = client.start_batch(
-        "/media/tv/Show", recursive=False, pattern="*.mkv", dry_run=True, priority="high",
-        min_size_mb=50, max_age=timedelta(hours=12), exclude=["**/Extras/**", "*.sample.*"],
+        "/media/tv/Show",
+        recursive=False,
+        pattern="*.mkv",
+        dry_run=True,
+        priority="high",
+        min_size_mb=50,
+        max_age=timedelta(hours=12),
+        exclude=["**/Extras/**", "*.sample.*"],
     )
     assert reply.batch_id and reply.estimated_files == 3
     batch = client.get_batch(reply.batch_id).batch
-    assert (batch.recursive, batch.pattern, batch.dry_run, batch.priority) == (False, "*.mkv", True, common_pb2.PRIORITY_HIGH)
+    assert (batch.recursive, batch.pattern, batch.dry_run, batch.priority) == (
+        False,
+        "*.mkv",
+        True,
+        common_pb2.PRIORITY_HIGH,
+    )
     assert batch.max_age_days == pytest.approx(0.5)
     assert list(batch.exclude_patterns) == ["**/Extras/**", "*.sample.*"]
 
@@ -231,11 +257,14 @@ def test_webhooks_send_body_and_token(client: Client, backend: CannedBackend) ->
     assert radarr.files[0].path == "/m/x.mp4"
 
 
-def test_webhook_token_without_api_key_metadata(grpc_addr: str, backend: CannedBackend,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_webhook_token_without_api_key_metadata(
+    grpc_addr: str, backend: CannedBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("ARRTHEAUDIO_API_KEY", raising=False)
     with Client(grpc_addr) as anonymous:
-        assert anonymous.sonarr_webhook(b'{"eventType": "Test"}', token=API_KEY).message == "test event received"
+        assert (
+            anonymous.sonarr_webhook(b'{"eventType": "Test"}', token=API_KEY).message == "test event received"
+        )
         with pytest.raises(Unauthenticated):
             anonymous.radarr_webhook(b"{}")
         with pytest.raises(InvalidArgument) as info:

@@ -12,7 +12,9 @@ from tests.contract.conftest import REPO_ROOT, tool, tool_env
 
 
 def _run(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(args, cwd=cwd, capture_output=True, text=True, env=tool_env(), timeout=120)
+    return subprocess.run(
+        args, cwd=cwd, capture_output=True, text=True, env=tool_env(), timeout=120, check=False
+    )
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,11 @@ SERVICES = ("AdminService", "BatchService", "JobService", "StatsService", "Webho
 
 def test_committed_generated_code_is_fresh() -> None:
     result = subprocess.run(
-        [sys.executable, "scripts/gen_proto.py", "--check"], cwd=REPO_ROOT, capture_output=True, text=True
+        [sys.executable, "scripts/gen_proto.py", "--check"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     assert "up to date" in result.stdout
@@ -35,12 +39,16 @@ def repo_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     return gen, tmp_path
 
 
-def test_check_names_stale_files_and_regeneration_fixes_them(repo_copy, capsys: pytest.CaptureFixture[str]) -> None:
+def test_check_names_stale_files_and_regeneration_fixes_them(
+    repo_copy, capsys: pytest.CaptureFixture[str]
+) -> None:
     gen, root = repo_copy
     assert gen.main(["--check"]) == 0
 
     common = root / "proto" / "arrtheaudio" / "v1" / "common.proto"
-    common.write_text(common.read_text().replace("  bool dry_run = 22;\n", "  bool dry_run = 22;\n  string note = 23;\n"))
+    common.write_text(
+        common.read_text().replace("  bool dry_run = 22;\n", "  bool dry_run = 22;\n  string note = 23;\n")
+    )
     assert gen.main(["--check"]) == 1
     err = capsys.readouterr().err
     assert "out of date: client/arrtheaudio/v1/common_pb2.py" in err
@@ -71,7 +79,9 @@ def test_check_reports_missing_and_leftover_files(repo_copy, capsys: pytest.Capt
 def test_generation_is_deterministic(repo_copy) -> None:
     gen, root = repo_copy
     before = {p: p.read_bytes() for p in (root / "client").rglob("*_pb2*")}
-    before[root / "descriptors" / "arrtheaudio.binpb"] = (root / "descriptors" / "arrtheaudio.binpb").read_bytes()
+    before[root / "descriptors" / "arrtheaudio.binpb"] = (
+        root / "descriptors" / "arrtheaudio.binpb"
+    ).read_bytes()
     assert gen.main([]) == 0
     assert gen.main([]) == 0
     after = {p: p.read_bytes() for p in before}
@@ -88,15 +98,26 @@ def test_generated_modules_import_as_package_and_use_no_vendored_google_protos()
     from arrtheaudio.v1 import admin_service_pb2_grpc, common_pb2, job_service_pb2
 
     job = job_service_pb2.GetJobResponse(job=common_pb2.Job(job_id="j", status=common_pb2.JOB_STATUS_RUNNING))
-    assert job_service_pb2.GetJobResponse.FromString(job.SerializeToString()).job.status == common_pb2.JOB_STATUS_RUNNING
+    assert (
+        job_service_pb2.GetJobResponse.FromString(job.SerializeToString()).job.status
+        == common_pb2.JOB_STATUS_RUNNING
+    )
     assert hasattr(admin_service_pb2_grpc, "AdminServiceStub")
 
 
 def test_descriptor_set_has_our_services_imports_and_error_details() -> None:
-    fds = descriptor_pb2.FileDescriptorSet.FromString((REPO_ROOT / "descriptors" / "arrtheaudio.binpb").read_bytes())
+    fds = descriptor_pb2.FileDescriptorSet.FromString(
+        (REPO_ROOT / "descriptors" / "arrtheaudio.binpb").read_bytes()
+    )
     names = {f.name for f in fds.file}
-    assert {"google/api/annotations.proto", "google/api/http.proto", "google/api/httpbody.proto",
-            "google/rpc/status.proto", "google/rpc/error_details.proto",
-            "google/protobuf/timestamp.proto", "google/protobuf/descriptor.proto"} <= names
+    assert {
+        "google/api/annotations.proto",
+        "google/api/http.proto",
+        "google/api/httpbody.proto",
+        "google/rpc/status.proto",
+        "google/rpc/error_details.proto",
+        "google/protobuf/timestamp.proto",
+        "google/protobuf/descriptor.proto",
+    } <= names
     services = {s.name for f in fds.file if f.package == "arrtheaudio.v1" for s in f.service}
     assert services == set(SERVICES)

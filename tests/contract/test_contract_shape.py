@@ -38,7 +38,9 @@ EXPECTED = {
 
 
 def _descriptor() -> descriptor_pb2.FileDescriptorSet:
-    return descriptor_pb2.FileDescriptorSet.FromString((REPO_ROOT / "descriptors" / "arrtheaudio.binpb").read_bytes())
+    return descriptor_pb2.FileDescriptorSet.FromString(
+        (REPO_ROOT / "descriptors" / "arrtheaudio.binpb").read_bytes()
+    )
 
 
 def _rpcs() -> dict[str, tuple[descriptor_pb2.MethodDescriptorProto, http_pb2.HttpRule]]:
@@ -68,12 +70,15 @@ def test_every_rpc_has_the_promised_rest_path() -> None:
 def test_path_variables_are_fields_of_the_request() -> None:
     messages = {
         f".{f.package}.{m.name}": {fld.name for fld in m.field}
-        for f in _descriptor().file for m in f.message_type
+        for f in _descriptor().file
+        for m in f.message_type
     }
     for name, (method, rule) in _rpcs().items():
         path = getattr(rule, rule.WhichOneof("pattern"))
         for var in re.findall(r"{(\w+)}", path):
-            assert var in messages[method.input_type], f"{name}: {{{var}}} is not a field of {method.input_type}"
+            assert var in messages[method.input_type], (
+                f"{name}: {{{var}}} is not a field of {method.input_type}"
+            )
 
 
 def test_webhook_requests_wrap_the_raw_body_and_take_query_credentials() -> None:
@@ -110,5 +115,7 @@ def test_readme_documents_every_rpc_with_its_path() -> None:
     readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
     for name, (verb, path, _body, _stream) in EXPECTED.items():
         rpc = name.split(".")[1]
-        row = re.search(rf"^\|[^\n]*\b{rpc}\b[^\n]*\|[^\n]*`{verb.upper()} {re.escape(path)}`", readme, re.MULTILINE)
+        row = re.search(
+            rf"^\|[^\n]*\b{rpc}\b[^\n]*\|[^\n]*`{verb.upper()} {re.escape(path)}`", readme, re.MULTILINE
+        )
         assert row, f"README has no table row for {name} with `{verb.upper()} {path}`"

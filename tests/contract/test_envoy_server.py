@@ -27,8 +27,10 @@ from tests.support.server import ServerProcess, running_server
 
 pytestmark = pytest.mark.envoy
 
-API_SERVICES = [f"arrtheaudio.v1.{name}" for name in
-                ("AdminService", "BatchService", "JobService", "StatsService", "WebhookService")]
+API_SERVICES = [
+    f"arrtheaudio.v1.{name}"
+    for name in ("AdminService", "BatchService", "JobService", "StatsService", "WebhookService")
+]
 
 
 KEY = {"x-api-key": "test-key"}
@@ -46,18 +48,27 @@ def media(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory, media: Path) -> Iterator[tuple[ServerProcess, EnvoyProcess]]:
+def stack(
+    tmp_path_factory: pytest.TempPathFactory, media: Path
+) -> Iterator[tuple[ServerProcess, EnvoyProcess]]:
     tmp = tmp_path_factory.mktemp("stack")
-    settings = {"media_roots": [str(media)], "language_priority": ["jpn"],  # jpn is not the default track
-                "processing": {"poll_interval_seconds": 0.05}}
+    settings = {
+        "media_roots": [str(media)],
+        "language_priority": ["jpn"],  # jpn is not the default track
+        "processing": {"poll_interval_seconds": 0.05},
+    }
     with running_server(tmp, settings) as server, running_envoy(tmp, server.port) as envoy:
         yield server, envoy
 
 
 def _finished_dry_run_batch(envoy: EnvoyProcess, media: Path) -> str:
     """A dry-run batch over the two files, started and waited for through Envoy; its id."""
-    started = httpx.post(f"{envoy.base_url}/batch", headers=KEY, timeout=10,
-                         json={"path": str(media / "Show"), "dry_run": True})
+    started = httpx.post(
+        f"{envoy.base_url}/batch",
+        headers=KEY,
+        timeout=10,
+        json={"path": str(media / "Show"), "dry_run": True},
+    )
     assert started.status_code == 200, started.text
     batch_id = started.json()["batch_id"]
     deadline = time.monotonic() + 60
@@ -86,12 +97,14 @@ def test_http_health_through_envoy_asks_the_server(stack) -> None:
 def test_grpc_through_envoy_health_and_get_health(stack) -> None:
     _server, envoy = stack
     with grpc.insecure_channel(envoy.grpc_target) as channel:
-        reply = admin_service_pb2_grpc.AdminServiceStub(channel).GetHealth(admin_service_pb2.GetHealthRequest(),
-                                                                           timeout=10)
+        reply = admin_service_pb2_grpc.AdminServiceStub(channel).GetHealth(
+            admin_service_pb2.GetHealthRequest(), timeout=10
+        )
         assert reply.status == "SERVING" and reply.storage == "sqlite"
         for service in ("", *API_SERVICES):
-            check = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(service=service),
-                                                              timeout=10)
+            check = health_pb2_grpc.HealthStub(channel).Check(
+                health_pb2.HealthCheckRequest(service=service), timeout=10
+            )
             assert check.status == health_pb2.HealthCheckResponse.SERVING, service
 
 
@@ -119,11 +132,19 @@ def test_jobs_stats_reaches_get_job_stats_on_the_real_server(stack: Any, media: 
     assert line["grpc_path"] == "/arrtheaudio.v1.StatsService/GetJobStats"
 
     # Enum names and an RFC 3339 timestamp in the query string; a filter matching nothing is zeros.
-    later = httpx.get(f"{envoy.base_url}/jobs/stats", headers=KEY, timeout=10,
-                      params={"source": "SOURCE_MANUAL", "created_after": "2999-01-01T00:00:00Z"}).json()
+    later = httpx.get(
+        f"{envoy.base_url}/jobs/stats",
+        headers=KEY,
+        timeout=10,
+        params={"source": "SOURCE_MANUAL", "created_after": "2999-01-01T00:00:00Z"},
+    ).json()
     assert later["counts"]["total"] == 0 and later["reasons"] == [] and later["outcomes"]["total"] == 0
-    since_2020 = httpx.get(f"{envoy.base_url}/jobs/stats", headers=KEY, timeout=10,
-                           params={"container": "CONTAINER_MKV", "created_after": "2020-01-01T00:00:00Z"}).json()
+    since_2020 = httpx.get(
+        f"{envoy.base_url}/jobs/stats",
+        headers=KEY,
+        timeout=10,
+        params={"container": "CONTAINER_MKV", "created_after": "2020-01-01T00:00:00Z"},
+    ).json()
     assert since_2020["counts"]["total"] >= 2
     bad = httpx.get(f"{envoy.base_url}/jobs/stats", params={"batch_id": "a\\b"}, headers=KEY, timeout=10)
     assert bad.status_code == 400 and "batch_id" in bad.text
@@ -134,8 +155,11 @@ def test_get_job_stats_over_grpc_through_envoy_reaches_the_server(stack: Any, me
     batch_id = _finished_dry_run_batch(envoy, media)
     with grpc.insecure_channel(envoy.grpc_target) as channel:
         stub = stats_service_pb2_grpc.StatsServiceStub(channel)
-        reply = stub.GetJobStats(stats_service_pb2.GetJobStatsRequest(batch_id=batch_id),
-                                 metadata=[("x-api-key", "test-key")], timeout=10)
+        reply = stub.GetJobStats(
+            stats_service_pb2.GetJobStatsRequest(batch_id=batch_id),
+            metadata=[("x-api-key", "test-key")],
+            timeout=10,
+        )
     assert (reply.counts.total, reply.counts.completed, reply.outcomes.skipped) == (2, 2, 2)
     assert [(r.reason_code, r.count) for r in reply.reasons] == [("dry_run", 2)]
 
@@ -143,20 +167,27 @@ def test_get_job_stats_over_grpc_through_envoy_reaches_the_server(stack: Any, me
 def test_list_batches_by_status_through_envoy(stack: Any, media: Path) -> None:
     _server, envoy = stack
     batch_id = _finished_dry_run_batch(envoy, media)
-    done = httpx.get(f"{envoy.base_url}/batch", params={"status": "BATCH_STATUS_COMPLETED"}, headers=KEY,
-                     timeout=10)
+    done = httpx.get(
+        f"{envoy.base_url}/batch", params={"status": "BATCH_STATUS_COMPLETED"}, headers=KEY, timeout=10
+    )
     assert done.status_code == 200, done.text
     assert batch_id in [b["batch_id"] for b in done.json()["batches"]]
     assert {b["status"] for b in done.json()["batches"]} == {"BATCH_STATUS_COMPLETED"}
-    running = httpx.get(f"{envoy.base_url}/batch", params={"status": "BATCH_STATUS_RUNNING"}, headers=KEY,
-                        timeout=10).json()
+    running = httpx.get(
+        f"{envoy.base_url}/batch", params={"status": "BATCH_STATUS_RUNNING"}, headers=KEY, timeout=10
+    ).json()
     assert running["batches"] == [] and running["total_size"] == 0
 
 
 def test_grpcurl_lists_every_service_through_envoy(stack) -> None:
     _server, envoy = stack
-    result = subprocess.run([tool("grpcurl"), "-plaintext", envoy.grpc_target, "list"],
-                            capture_output=True, text=True, timeout=30)
+    result = subprocess.run(
+        [tool("grpcurl"), "-plaintext", envoy.grpc_target, "list"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     listed = result.stdout.split()
     assert set(API_SERVICES) <= set(listed)
@@ -167,7 +198,10 @@ def test_grpcurl_calls_get_health_through_envoy(stack) -> None:
     _server, envoy = stack
     result = subprocess.run(
         [tool("grpcurl"), "-plaintext", envoy.grpc_target, "arrtheaudio.v1.AdminService/GetHealth"],
-        capture_output=True, text=True, timeout=30,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     assert '"status": "SERVING"' in result.stdout

@@ -48,25 +48,49 @@ class Jobs(job_service_pb2_grpc.JobServiceServicer):
 
     def GetJob(self, request, context):
         if request.job_id == "missing":
-            context.abort_with_status(_rich_error(
-                code_pb2.NOT_FOUND, "job missing not found",
-                error_details_pb2.ResourceInfo(resource_type="job", resource_name="missing")))
+            context.abort_with_status(
+                _rich_error(
+                    code_pb2.NOT_FOUND,
+                    "job missing not found",
+                    error_details_pb2.ResourceInfo(resource_type="job", resource_name="missing"),
+                )
+            )
         if request.job_id == "bad":
-            context.abort_with_status(_rich_error(
-                code_pb2.INVALID_ARGUMENT, "job_id is malformed",
-                error_details_pb2.BadRequest(field_violations=[
-                    error_details_pb2.BadRequest.FieldViolation(field="job_id", description="not a job id")])))
-        return job_service_pb2.GetJobResponse(job=common_pb2.Job(
-            job_id=request.job_id, status=common_pb2.JOB_STATUS_WAITING_FOR_SPACE, priority=common_pb2.PRIORITY_HIGH,
-            created_at=timestamp_pb2.Timestamp(seconds=1_700_000_000),
-            selected_track=common_pb2.SelectedTrack(index=0, language="jpn")))
+            context.abort_with_status(
+                _rich_error(
+                    code_pb2.INVALID_ARGUMENT,
+                    "job_id is malformed",
+                    error_details_pb2.BadRequest(
+                        field_violations=[
+                            error_details_pb2.BadRequest.FieldViolation(
+                                field="job_id", description="not a job id"
+                            )
+                        ]
+                    ),
+                )
+            )
+        return job_service_pb2.GetJobResponse(
+            job=common_pb2.Job(
+                job_id=request.job_id,
+                status=common_pb2.JOB_STATUS_WAITING_FOR_SPACE,
+                priority=common_pb2.PRIORITY_HIGH,
+                created_at=timestamp_pb2.Timestamp(seconds=1_700_000_000),
+                selected_track=common_pb2.SelectedTrack(index=0, language="jpn"),
+            )
+        )
 
     def ListJobs(self, request, context):
         # Echo the filters back so the test sees how query parameters were bound.
         return job_service_pb2.ListJobsResponse(
-            jobs=[common_pb2.Job(job_id=f"{request.batch_id}:{request.limit}:{request.offset}:{request.order_by}",
-                                 status=request.status, source=request.source)],
-            total_size=1)
+            jobs=[
+                common_pb2.Job(
+                    job_id=f"{request.batch_id}:{request.limit}:{request.offset}:{request.order_by}",
+                    status=request.status,
+                    source=request.source,
+                )
+            ],
+            total_size=1,
+        )
 
     def WatchJob(self, request, context) -> Iterator[job_service_pb2.JobEvent]:
         job = common_pb2.Job(job_id=request.job_id, status=common_pb2.JOB_STATUS_RUNNING)
@@ -75,8 +99,12 @@ class Jobs(job_service_pb2_grpc.JobServiceServicer):
         self.release_stream.wait(10)
         yield job_service_pb2.JobEvent(sequence=2, type=common_pb2.EVENT_TYPE_UPDATE, job=job)
         yield job_service_pb2.JobEvent(
-            sequence=3, type=common_pb2.EVENT_TYPE_ERROR, job=job, final=True,
-            error=status_pb2.Status(code=code_pb2.UNAVAILABLE, message="storage went away"))
+            sequence=3,
+            type=common_pb2.EVENT_TYPE_ERROR,
+            job=job,
+            final=True,
+            error=status_pb2.Status(code=code_pb2.UNAVAILABLE, message="storage went away"),
+        )
 
 
 class Stats(stats_service_pb2_grpc.StatsServiceServicer):
@@ -91,21 +119,26 @@ class Webhooks(webhook_service_pb2_grpc.WebhookServiceServicer):
             status=webhook_service_pb2.WEBHOOK_STATUS_ACCEPTED,
             file_count=len(request.body.data),
             message=f"{request.body.content_type}|{request.token}|{request.apikey}|{api_key}",
-            job_ids=[request.body.data[:20].decode("utf-8", "replace")])
+            job_ids=[request.body.data[:20].decode("utf-8", "replace")],
+        )
 
 
 class Batches(batch_service_pb2_grpc.BatchServiceServicer):
     def StartBatch(self, request, context):
         return batch_service_pb2.StartBatchResponse(
-            batch_id="b1", estimated_files=len(request.exclude_patterns),
+            batch_id="b1",
+            estimated_files=len(request.exclude_patterns),
             status=common_pb2.BATCH_STATUS_SCANNING,
-            message=f"{request.path}|{request.HasField('recursive')}|{request.recursive}|{request.priority}")
+            message=f"{request.path}|{request.HasField('recursive')}|{request.recursive}|{request.priority}",
+        )
 
 
 @pytest.fixture(scope="module")
 def upstream() -> Iterator[tuple[int, Jobs]]:
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=8),
-                         options=[("grpc.max_receive_message_length", 32 * 1024 * 1024)])
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=8),
+        options=[("grpc.max_receive_message_length", 32 * 1024 * 1024)],
+    )
     jobs = Jobs()
     job_service_pb2_grpc.add_JobServiceServicer_to_server(jobs, server)
     stats_service_pb2_grpc.add_StatsServiceServicer_to_server(Stats(), server)
@@ -151,8 +184,17 @@ def test_json_uses_proto_names_enum_names_and_prints_defaults(http: httpx.Client
 
 
 def test_query_parameters_bind_to_request_fields(http: httpx.Client) -> None:
-    reply = http.get("/jobs", params={"batch_id": "b9", "limit": 7, "offset": 14, "order_by": "priority desc",
-                                      "status": "JOB_STATUS_FAILED", "source": "SOURCE_RADARR"})
+    reply = http.get(
+        "/jobs",
+        params={
+            "batch_id": "b9",
+            "limit": 7,
+            "offset": 14,
+            "order_by": "priority desc",
+            "status": "JOB_STATUS_FAILED",
+            "source": "SOURCE_RADARR",
+        },
+    )
     assert reply.status_code == 200, reply.text
     job = reply.json()["jobs"][0]
     assert job["job_id"] == "b9:7:14:priority desc"
@@ -191,7 +233,10 @@ def test_grpc_errors_become_http_status_with_rich_json_details(http: httpx.Clien
 def test_watch_streams_ndjson_unbuffered_with_error_in_band(envoy: EnvoyProcess, upstream) -> None:
     _port, jobs = upstream
     jobs.release_stream.clear()
-    with httpx.Client(base_url=envoy.base_url, timeout=20) as client, client.stream("GET", "/jobs/j-7:watch") as reply:
+    with (
+        httpx.Client(base_url=envoy.base_url, timeout=20) as client,
+        client.stream("GET", "/jobs/j-7:watch") as reply,
+    ):
         assert reply.status_code == 200
         lines = reply.iter_lines()
         first = json.loads(next(lines))
@@ -201,13 +246,20 @@ def test_watch_streams_ndjson_unbuffered_with_error_in_band(envoy: EnvoyProcess,
         rest = [json.loads(line) for line in lines if line.strip()]
     assert [event["sequence"] for event in rest] == [2, 3]  # int32: a JSON number
     assert rest[-1]["final"] is True
-    assert rest[-1]["error"]["code"] == code_pb2.UNAVAILABLE and rest[-1]["error"]["message"] == "storage went away"
+    assert (
+        rest[-1]["error"]["code"] == code_pb2.UNAVAILABLE
+        and rest[-1]["error"]["message"] == "storage went away"
+    )
 
 
 def test_webhook_gets_raw_body_query_token_and_headers(http: httpx.Client) -> None:
     payload = b'{"eventType": "Download", "series": {"title": "X"}}'
-    reply = http.post("/webhook/sonarr", params={"token": "tok", "apikey": "ak"}, content=payload,
-                      headers={"content-type": "application/json", "x-api-key": "hdr"})
+    reply = http.post(
+        "/webhook/sonarr",
+        params={"token": "tok", "apikey": "ak"},
+        content=payload,
+        headers={"content-type": "application/json", "x-api-key": "hdr"},
+    )
     assert reply.status_code == 200, reply.text
     body = reply.json()
     assert body["file_count"] == len(payload)
@@ -224,8 +276,15 @@ def test_request_bodies_over_8_mib_are_accepted(http: httpx.Client) -> None:
 
 
 def test_post_body_star_binds_json_fields(http: httpx.Client) -> None:
-    reply = http.post("/batch", json={"path": "/media/tv", "recursive": False, "priority": "PRIORITY_LOW",
-                                      "exclude_patterns": ["a/**", "b"]})
+    reply = http.post(
+        "/batch",
+        json={
+            "path": "/media/tv",
+            "recursive": False,
+            "priority": "PRIORITY_LOW",
+            "exclude_patterns": ["a/**", "b"],
+        },
+    )
     assert reply.status_code == 200, reply.text
     body = reply.json()
     assert body["message"] == f"/media/tv|True|False|{common_pb2.PRIORITY_LOW}"

@@ -1,4 +1,4 @@
-"""The shared Sonarr/Radarr fixtures parse into the files and hints a job needs."""
+"""The Sonarr/Radarr webhook fixtures (tests/fixtures/webhooks) parse into the files and hints a job needs."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 
 from arrtheaudio_server.metadata.arr_payload import PayloadError, parse_arr_webhook
 
-FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "webhooks"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "webhooks"
 
 
 def fixture(kind: str, name: str) -> bytes:
@@ -26,8 +26,11 @@ def test_sonarr_download_has_one_file_and_original_language() -> None:
 
 def test_sonarr_season_pack_lists_every_file_in_order() -> None:
     hook = parse_arr_webhook("sonarr", fixture("sonarr", "import-complete"))
-    assert [Path(p).name[:22] for p in hook.files] == ["Kaiju Harbor - S01E01 "[:22], "Kaiju Harbor - S01E02 "[:22],
-                                                      "Kaiju Harbor - S01E03 "[:22]]
+    assert [Path(p).name[:22] for p in hook.files] == [
+        "Kaiju Harbor - S01E01 "[:22],
+        "Kaiju Harbor - S01E02 "[:22],
+        "Kaiju Harbor - S01E03 "[:22],
+    ]
     assert len(set(hook.files)) == 3
 
 

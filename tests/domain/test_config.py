@@ -40,8 +40,11 @@ def test_missing_file_without_create_is_an_error(tmp_path: Path) -> None:
 
 
 def test_env_references_are_expanded_in_values_only(tmp_path: Path) -> None:
-    path = write(tmp_path, "# ${NOT_SET_ANYWHERE} in a comment is fine\n"
-                           "tmdb:\n  api_key: ${TMDB_KEY}\n  base_url: ${TMDB_URL:-http://127.0.0.1:9/3}\n")
+    path = write(
+        tmp_path,
+        "# ${NOT_SET_ANYWHERE} in a comment is fine\n"
+        "tmdb:\n  api_key: ${TMDB_KEY}\n  base_url: ${TMDB_URL:-http://127.0.0.1:9/3}\n",
+    )
     settings = load_settings(path, environ={"TMDB_KEY": "abc"})
     assert settings.tmdb.api_key == "abc" and settings.tmdb.base_url == "http://127.0.0.1:9/3"
     with pytest.raises(ConfigError, match="TMDB_KEY"):
@@ -80,8 +83,11 @@ def test_not_a_mapping_or_not_yaml(tmp_path: Path, text: str) -> None:
 
 
 def test_mappings_keep_their_order_and_levels_are_case_insensitive(tmp_path: Path) -> None:
-    path = write(tmp_path, "path_overrides:\n  '/a/**': [jpn]\n  '/**': [eng]\n"
-                           "path_mappings:\n  /tv: /media/tv\nlogging:\n  level: debug\n")
+    path = write(
+        tmp_path,
+        "path_overrides:\n  '/a/**': [jpn]\n  '/**': [eng]\n"
+        "path_mappings:\n  /tv: /media/tv\nlogging:\n  level: debug\n",
+    )
     settings = load_settings(path, environ={})
     assert [o.pattern for o in settings.path_overrides] == ["/a/**", "/**"]
     assert settings.path_mappings[0].local == "/media/tv" and settings.logging.level == "DEBUG"
@@ -91,7 +97,11 @@ def _leaf_keys(model: type[BaseModel], prefix: str = "") -> list[str]:
     keys = []
     for name, field in model.model_fields.items():
         annotation = field.annotation
-        if isinstance(annotation, type) and issubclass(annotation, BaseModel) and name not in {"path_overrides"}:
+        if (
+            isinstance(annotation, type)
+            and issubclass(annotation, BaseModel)
+            and name not in {"path_overrides"}
+        ):
             keys += _leaf_keys(annotation, f"{prefix}{name}.")
         else:
             keys.append(prefix + name)

@@ -52,8 +52,20 @@ class Stack:
     def curl_watch(self, path: str) -> list[dict[str, Any]]:
         """``curl -N`` a watch path to its end; one JSON object per line."""
         result = subprocess.run(
-            [tool("curl"), "-sS", "-N", "--max-time", "60", "-H", f"x-api-key: {API_KEY}", f"{self.url}{path}"],
-            capture_output=True, text=True, timeout=90, check=True,
+            [
+                tool("curl"),
+                "-sS",
+                "-N",
+                "--max-time",
+                "60",
+                "-H",
+                f"x-api-key: {API_KEY}",
+                f"{self.url}{path}",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=90,
+            check=True,
         )
         return [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
 
@@ -69,10 +81,12 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         "media_roots": [str(library.root)],
         "path_mappings": {"/tv": str(library.tv), "/movies": str(library.movies)},
         "language_priority": ["eng"],
-        "processing": {"worker_count": 1, "poll_interval_seconds": 0.05, "heartbeat_seconds": 1,
-                       "lease_seconds": 10},
+        "processing": {
+            "worker_count": 1,
+            "poll_interval_seconds": 0.05,
+            "heartbeat_seconds": 1,
+            "lease_seconds": 10,
+        },
     }
     with running_server(tmp, settings, api_key=API_KEY) as server, running_envoy(tmp, server.port) as envoy:
         yield Stack(server=server, envoy=envoy, library=library)
-
-

@@ -38,8 +38,12 @@ def test_health_over_http(stack: Stack) -> None:
 @pytest.mark.parametrize("kind", ["sonarr", "radarr"])
 def test_test_button_goes_green(stack: Stack, kind: str) -> None:
     before = stack.total_jobs()
-    reply = httpx.post(f"{stack.url}/webhook/{kind}", content=fixture_bytes(f"{kind}/test.json"),
-                       headers={**JSON, **basic(kind, API_KEY)}, timeout=30)
+    reply = httpx.post(
+        f"{stack.url}/webhook/{kind}",
+        content=fixture_bytes(f"{kind}/test.json"),
+        headers={**JSON, **basic(kind, API_KEY)},
+        timeout=30,
+    )
     assert reply.status_code == 200, reply.text
     body = reply.json()
     assert body["status"] == "WEBHOOK_STATUS_IGNORED" and body["job_ids"] == [] and "Test" in body["message"]
@@ -49,11 +53,17 @@ def test_test_button_goes_green(stack: Stack, kind: str) -> None:
 def test_sonarr_download_with_basic_auth_fixes_the_file_and_curl_watches_it(stack: Stack) -> None:
     episode = stack.library.episode(0)
     assert read_back(episode).default_audio_indexes == [0]
-    reply = httpx.post(f"{stack.url}/webhook/sonarr", content=fixture_bytes("sonarr/download.json"),
-                       headers={**JSON, **basic("sonarr", API_KEY)}, timeout=30)
+    reply = httpx.post(
+        f"{stack.url}/webhook/sonarr",
+        content=fixture_bytes("sonarr/download.json"),
+        headers={**JSON, **basic("sonarr", API_KEY)},
+        timeout=30,
+    )
     assert reply.status_code == 200, reply.text
     body = reply.json()
-    assert body["status"] == "WEBHOOK_STATUS_ACCEPTED" and body["file_count"] == 1 and len(body["job_ids"]) == 1
+    assert (
+        body["status"] == "WEBHOOK_STATUS_ACCEPTED" and body["file_count"] == 1 and len(body["job_ids"]) == 1
+    )
     assert body["files"][0]["path"] == str(episode) and body["files"][0]["accepted"] is True
 
     lines = stack.curl_watch(f"/jobs/{body['job_ids'][0]}:watch")
@@ -67,8 +77,13 @@ def test_sonarr_download_with_basic_auth_fixes_the_file_and_curl_watches_it(stac
 
 
 def test_season_pack_with_query_token_is_three_jobs_one_webhook(stack: Stack) -> None:
-    reply = httpx.post(f"{stack.url}/webhook/sonarr", params={"token": API_KEY},
-                       content=fixture_bytes("sonarr/import-complete.json"), headers=JSON, timeout=30)
+    reply = httpx.post(
+        f"{stack.url}/webhook/sonarr",
+        params={"token": API_KEY},
+        content=fixture_bytes("sonarr/import-complete.json"),
+        headers=JSON,
+        timeout=30,
+    )
     assert reply.status_code == 200, reply.text
     body = reply.json()
     assert body["file_count"] == 3 and len(set(body["job_ids"])) == 3 and body["webhook_id"]
@@ -81,7 +96,10 @@ def test_season_pack_with_query_token_is_three_jobs_one_webhook(stack: Stack) ->
     final = lines[-1]["webhook"]
     # Episode 1 may already have been fixed by the Download test (then it is skipped as correct).
     assert final["counts"]["completed"] == 3
-    assert final["results"]["success"] + final["results"]["skipped"] == 3 and final["results"]["track_changes"] >= 2
+    assert (
+        final["results"]["success"] + final["results"]["skipped"] == 3
+        and final["results"]["track_changes"] >= 2
+    )
     assert final["original_language"] == "jpn" and final["title"] == "Kaiju Harbor"
 
     stored = stack.get(f"/webhook/{body['webhook_id']}").json()
@@ -95,8 +113,9 @@ def test_season_pack_with_query_token_is_three_jobs_one_webhook(stack: Stack) ->
 def test_radarr_download_with_header_fixes_the_movie(stack: Stack, container: str) -> None:
     movie = stack.library.movie if container == "mkv" else stack.library.movie_mp4
     body = fixture_bytes("radarr/download.json") if container == "mkv" else radarr_mp4_payload()
-    reply = httpx.post(f"{stack.url}/webhook/radarr", content=body,
-                       headers={**JSON, "X-Api-Key": API_KEY}, timeout=30)
+    reply = httpx.post(
+        f"{stack.url}/webhook/radarr", content=body, headers={**JSON, "X-Api-Key": API_KEY}, timeout=30
+    )
     assert reply.status_code == 200, reply.text
     job_id = reply.json()["job_ids"][0]
     lines = stack.curl_watch(f"/jobs/{job_id}:watch")
@@ -107,13 +126,27 @@ def test_radarr_download_with_header_fixes_the_movie(stack: Stack, container: st
 
 def test_curl_lines_arrive_before_the_stream_ends(stack: Stack) -> None:
     """The first NDJSON line is readable while the job is still queued: not buffered to the end."""
-    reply = httpx.post(f"{stack.url}/webhook/sonarr", params={"apikey": API_KEY},
-                       content=fixture_bytes("sonarr/import-complete.json"), headers=JSON, timeout=30)
+    reply = httpx.post(
+        f"{stack.url}/webhook/sonarr",
+        params={"apikey": API_KEY},
+        content=fixture_bytes("sonarr/import-complete.json"),
+        headers=JSON,
+        timeout=30,
+    )
     job_ids = reply.json()["job_ids"]
     process = subprocess.Popen(
-        [tool("curl"), "-sS", "-N", "--max-time", "60", "-H", f"x-api-key: {API_KEY}",
-         f"{stack.url}/jobs/{job_ids[-1]}:watch"],
-        stdout=subprocess.PIPE, text=True,
+        [
+            tool("curl"),
+            "-sS",
+            "-N",
+            "--max-time",
+            "60",
+            "-H",
+            f"x-api-key: {API_KEY}",
+            f"{stack.url}/jobs/{job_ids[-1]}:watch",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         assert process.stdout is not None
@@ -127,8 +160,12 @@ def test_curl_lines_arrive_before_the_stream_ends(stack: Stack) -> None:
 
 
 def test_batch_and_queue_over_http(stack: Stack) -> None:
-    reply = httpx.post(f"{stack.url}/batch", json={"path": str(stack.library.tv), "dry_run": True},
-                       headers={"x-api-key": API_KEY}, timeout=30)
+    reply = httpx.post(
+        f"{stack.url}/batch",
+        json={"path": str(stack.library.tv), "dry_run": True},
+        headers={"x-api-key": API_KEY},
+        timeout=30,
+    )
     assert reply.status_code == 200, reply.text
     batch_id = reply.json()["batch_id"]
     lines = stack.curl_watch(f"/batch/{batch_id}:watch")
@@ -143,26 +180,53 @@ def test_batch_and_queue_over_http(stack: Stack) -> None:
 def test_grpcurl_unary_and_streaming_through_reflection(stack: Stack) -> None:
     grpcurl = tool("grpcurl")
     unary = subprocess.run(
-        [grpcurl, "-plaintext", "-H", f"x-api-key: {API_KEY}", "-d", "{}", stack.envoy.grpc_target,
-         "arrtheaudio.v1.JobService/GetQueue"],
-        capture_output=True, text=True, timeout=30, check=False,
+        [
+            grpcurl,
+            "-plaintext",
+            "-H",
+            f"x-api-key: {API_KEY}",
+            "-d",
+            "{}",
+            stack.envoy.grpc_target,
+            "arrtheaudio.v1.JobService/GetQueue",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
     )
     assert unary.returncode == 0, unary.stderr
     assert json.loads(unary.stdout)["workers"]["total"] == 1
 
     job_id = stack.get("/jobs", params={"limit": 1}).json()["jobs"][0]["job_id"]
     streaming = subprocess.run(
-        [grpcurl, "-plaintext", "-H", f"x-api-key: {API_KEY}", "-d", json.dumps({"job_id": job_id}),
-         stack.envoy.grpc_target, "arrtheaudio.v1.JobService/WatchJob"],
-        capture_output=True, text=True, timeout=30, check=False,
+        [
+            grpcurl,
+            "-plaintext",
+            "-H",
+            f"x-api-key: {API_KEY}",
+            "-d",
+            json.dumps({"job_id": job_id}),
+            stack.envoy.grpc_target,
+            "arrtheaudio.v1.JobService/WatchJob",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
     )
     assert streaming.returncode == 0, streaming.stderr
     event = json.loads(streaming.stdout)
-    assert event["type"] == "EVENT_TYPE_SNAPSHOT" and event["final"] is True and event["job"]["job_id"] == job_id
+    assert (
+        event["type"] == "EVENT_TYPE_SNAPSHOT" and event["final"] is True and event["job"]["job_id"] == job_id
+    )
 
     denied = subprocess.run(
         [grpcurl, "-plaintext", "-d", "{}", stack.envoy.grpc_target, "arrtheaudio.v1.JobService/GetQueue"],
-        capture_output=True, text=True, timeout=30, check=False,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
     )
     assert denied.returncode != 0 and "Unauthenticated" in denied.stderr
 
@@ -177,8 +241,13 @@ def _oversized() -> bytes:
 
 
 BAD_WEBHOOKS = [
-    ("bad JSON", b"{\"eventType\": ", {"x-api-key": API_KEY}, 400),
-    ("download without files", b'{"eventType": "Download", "series": {"title": "x"}}', {"x-api-key": API_KEY}, 400),
+    ("bad JSON", b'{"eventType": ', {"x-api-key": API_KEY}, 400),
+    (
+        "download without files",
+        b'{"eventType": "Download", "series": {"title": "x"}}',
+        {"x-api-key": API_KEY},
+        400,
+    ),
     ("missing auth", fixture_bytes("sonarr/download.json"), {}, 401),
     ("wrong key", fixture_bytes("sonarr/download.json"), {"x-api-key": "nope"}, 401),
     ("wrong basic password", fixture_bytes("sonarr/download.json"), basic("sonarr", "nope"), 401),
@@ -196,13 +265,16 @@ def test_bad_input_gets_its_status_and_changes_nothing(stack: Stack) -> None:
     before_batches = stack.get("/batch").json()["total_size"]
     seen = {}
     for name, body, headers, status in BAD_WEBHOOKS:
-        reply = httpx.post(f"{stack.url}/webhook/sonarr", content=body, headers={**JSON, **headers}, timeout=30)
+        reply = httpx.post(
+            f"{stack.url}/webhook/sonarr", content=body, headers={**JSON, **headers}, timeout=30
+        )
         seen[name] = reply.status_code
         assert reply.status_code == status, (name, reply.text)
         assert reply.json()["code"] in (3, 5, 7, 16), (name, reply.text)  # a google.rpc.Status body
     # Field-level detail renders through Envoy for the 400s.
-    bad_json = httpx.post(f"{stack.url}/webhook/sonarr", content=b"{", headers={**JSON, "x-api-key": API_KEY},
-                          timeout=30).json()
+    bad_json = httpx.post(
+        f"{stack.url}/webhook/sonarr", content=b"{", headers={**JSON, "x-api-key": API_KEY}, timeout=30
+    ).json()
     detail = bad_json["details"][0]
     assert detail["@type"] == "type.googleapis.com/google.rpc.BadRequest"
     assert detail["field_violations"][0]["field"] == "body"
@@ -219,8 +291,12 @@ def test_bad_input_gets_its_status_and_changes_nothing(stack: Stack) -> None:
     for call, path, headers, status in other:
         reply = call(f"{stack.url}{path}", headers=headers, timeout=30)
         assert reply.status_code == status, (path, reply.text)
-    for body, status in (({"path": "/etc"}, 403), ({"path": str(stack.library.tv / "missing")}, 404),
-                         ({"path": "relative"}, 400), ({"path": str(stack.library.tv), "pattern": "a/b"}, 400)):
+    for body, status in (
+        ({"path": "/etc"}, 403),
+        ({"path": str(stack.library.tv / "missing")}, 404),
+        ({"path": "relative"}, 400),
+        ({"path": str(stack.library.tv), "pattern": "a/b"}, 400),
+    ):
         reply = httpx.post(f"{stack.url}/batch", json=body, headers={"x-api-key": API_KEY}, timeout=30)
         assert reply.status_code == status, (body, reply.text)
 

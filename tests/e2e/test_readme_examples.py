@@ -38,8 +38,15 @@ def test_readme_http_and_grpc_examples_run(stack: Stack, tmp_path: Path) -> None
         "API": stack.url,
         "G": stack.envoy.grpc_target,
     }
-    result = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=tmp_path, env=env,
-                            capture_output=True, text=True, timeout=120, check=False)
+    result = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", script],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr + result.stdout
     out = result.stdout
     assert "Test received" in out

@@ -34,7 +34,11 @@ for ext, maker in (("mkv", make_mkv), ("mp4", make_mp4)):
                 [A("jpn", "Commentary with the director", default=True), A("jpn", "Japanese"), A("eng")],
                 {},
             ),
-            f"channels.{ext}": (maker, [A("eng", "Stereo", channels=2, default=True), A("eng", "Surround", channels=6)], {}),
+            f"channels.{ext}": (
+                maker,
+                [A("eng", "Stereo", channels=2, default=True), A("eng", "Surround", channels=6)],
+                {},
+            ),
             f"one.{ext}": (maker, [A("jpn")], {}),
             f"noaudio.{ext}": (maker, [], {}),
             f"correct.{ext}": (maker, [A("eng", default=True), A("jpn")], {"chapters": 2}),
@@ -44,7 +48,11 @@ for ext, maker in (("mkv", make_mkv), ("mp4", make_mp4)):
 LIBRARY.update(
     {
         "commentary_flag.mkv": (make_mkv, [A("jpn", commentary=True, default=True), A("jpn")], {}),
-        "described.mkv": (make_mkv, [A("eng", "Audio Description", channels=6, default=True), A("eng", "English")], {}),
+        "described.mkv": (
+            make_mkv,
+            [A("eng", "Audio Description", channels=6, default=True), A("eng", "English")],
+            {},
+        ),
         "ptbr.mkv": (make_mkv, [A("por", "Portugal", default=True), A("pt-BR", "Brasil"), A("eng")], {}),
         "two_defaults.mkv": (make_mkv, [A("eng", default=True), A("jpn", default=True)], {}),
     }

@@ -8,20 +8,36 @@ from arrtheaudio_server.media.languages import Lang, match_score, normalize, par
 @pytest.mark.parametrize(
     ("value", "expected"),
     [
-        ("en", "eng"), ("eng", "eng"), ("en-US", "eng"), ("English", "eng"), ("EN", "eng"),
-        ("ger", "deu"), ("deu", "deu"), ("de", "deu"), ("German", "deu"),
-        ("fre", "fra"), ("fra", "fra"),
-        ("chi", "zho"), ("zho", "zho"), ("cmn", "zho"),
-        ("rum", "ron"), ("ron", "ron"),
-        ("Japanese", "jpn"), ("ja", "jpn"),
-        ("pt-BR", "por"), ("por", "por"), ("Portuguese (Brazil)", "por"),
+        ("en", "eng"),
+        ("eng", "eng"),
+        ("en-US", "eng"),
+        ("English", "eng"),
+        ("EN", "eng"),
+        ("ger", "deu"),
+        ("deu", "deu"),
+        ("de", "deu"),
+        ("German", "deu"),
+        ("fre", "fra"),
+        ("fra", "fra"),
+        ("chi", "zho"),
+        ("zho", "zho"),
+        ("cmn", "zho"),
+        ("rum", "ron"),
+        ("ron", "ron"),
+        ("Japanese", "jpn"),
+        ("ja", "jpn"),
+        ("pt-BR", "por"),
+        ("por", "por"),
+        ("Portuguese (Brazil)", "por"),
     ],
 )
 def test_equivalent_codes_normalize_to_one_iso639_2t_code(value: str, expected: str) -> None:
     assert normalize(value) == expected
 
 
-@pytest.mark.parametrize("value", [None, "", "  ", "und", "mul", "zxx", "qaa", "xx", "Unknown", "Original", "Stereo 5.1 mix"])
+@pytest.mark.parametrize(
+    "value", [None, "", "  ", "und", "mul", "zxx", "qaa", "xx", "Unknown", "Original", "Stereo 5.1 mix"]
+)
 def test_undetermined_and_missing_are_unknown(value: str | None) -> None:
     assert parse_language(value) is None
 

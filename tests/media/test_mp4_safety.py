@@ -63,7 +63,11 @@ async def test_mode_mtime_and_owner_survive_the_remux(media: Media, settings_fac
     )  # ...and looks like the original
     assert [p.name for p in path.parent.iterdir() if is_temp_file(p.name)] == []
     info = read_back(path)
-    assert info.default_audio_indexes == [1] and [s.title for s in info.audio] == ["English", "Japanese", None]
+    assert info.default_audio_indexes == [1] and [s.title for s in info.audio] == [
+        "English",
+        "Japanese",
+        None,
+    ]
     assert info.chapters == 2 and info.kinds().count("data") == 1  # one chapter track, not two
 
 
@@ -76,7 +80,9 @@ async def test_owner_and_group_survive_for_another_user(media: Media, settings_f
     assert (os.stat(path).st_uid, os.stat(path).st_gid) == (65534, 65534)
 
 
-async def test_hard_linked_mp4_is_refused_unless_allowed(media: Media, settings_factory, tmp_path: Path) -> None:
+async def test_hard_linked_mp4_is_refused_unless_allowed(
+    media: Media, settings_factory, tmp_path: Path
+) -> None:
     path = media("multi.mp4")
     twin = tmp_path / "twin.mp4"
     os.link(path, twin)
@@ -115,11 +121,15 @@ async def test_insufficient_space_is_reported_distinctly(media: Media, settings_
     assert result.status is ResultStatus.FAILED and result.reason_code is ReasonCode.INSUFFICIENT_SPACE
     assert "insufficient space" in result.reason and seen == [path.parent]
     assert file_fingerprint(path) == before
-    enough = await Pipeline(settings_factory(language_priority=["jpn"]), free_space=lambda _d: 2 * size).process(path)
+    enough = await Pipeline(
+        settings_factory(language_priority=["jpn"]), free_space=lambda _d: 2 * size
+    ).process(path)
     assert enough.reason_code is ReasonCode.CHANGED
 
 
-async def test_sigkilled_ffmpeg_leaves_the_original_byte_identical(media: Media, settings_factory, slow_ffmpeg: str) -> None:
+async def test_sigkilled_ffmpeg_leaves_the_original_byte_identical(
+    media: Media, settings_factory, slow_ffmpeg: str
+) -> None:
     path = media("multi.mp4")
     before = file_fingerprint(path)
     pipeline = Pipeline(settings_factory(language_priority=["jpn"], tools={"ffmpeg": slow_ffmpeg}))
@@ -135,7 +145,9 @@ async def test_sigkilled_ffmpeg_leaves_the_original_byte_identical(media: Media,
     assert not tmp.exists()
 
 
-async def test_cancelled_remux_kills_ffmpeg_removes_temp_and_reraises(media: Media, settings_factory, slow_ffmpeg: str) -> None:
+async def test_cancelled_remux_kills_ffmpeg_removes_temp_and_reraises(
+    media: Media, settings_factory, slow_ffmpeg: str
+) -> None:
     path = media("multi.mp4")
     before = file_fingerprint(path)
     pipeline = Pipeline(settings_factory(language_priority=["jpn"], tools={"ffmpeg": slow_ffmpeg}))
@@ -153,7 +165,9 @@ async def test_cancelled_remux_kills_ffmpeg_removes_temp_and_reraises(media: Med
 async def test_whole_file_timeout_stops_the_remux(media: Media, settings_factory, slow_ffmpeg: str) -> None:
     path = media("multi.mp4")
     before = file_fingerprint(path)
-    settings = settings_factory(language_priority=["jpn"], tools={"ffmpeg": slow_ffmpeg}, processing={"timeout_seconds": 0.4})
+    settings = settings_factory(
+        language_priority=["jpn"], tools={"ffmpeg": slow_ffmpeg}, processing={"timeout_seconds": 0.4}
+    )
     result = await Pipeline(settings).process(path)
     assert result.status is ResultStatus.FAILED and result.reason_code is ReasonCode.TIMEOUT
     assert result.selected is not None and result.tracks  # what was known is still reported
@@ -162,7 +176,9 @@ async def test_whole_file_timeout_stops_the_remux(media: Media, settings_factory
     assert _children_named("ffmpeg") == []
 
 
-async def test_a_file_changed_during_the_remux_is_not_replaced(media: Media, settings_factory, slow_ffmpeg: str) -> None:
+async def test_a_file_changed_during_the_remux_is_not_replaced(
+    media: Media, settings_factory, slow_ffmpeg: str
+) -> None:
     path = media("multi.mp4")
     pipeline = Pipeline(settings_factory(language_priority=["jpn"], tools={"ffmpeg": slow_ffmpeg}))
     task = asyncio.create_task(pipeline.process(path))
@@ -181,20 +197,30 @@ async def test_ffmpeg_failure_keeps_the_original(media: Media, settings_factory,
     broken.chmod(0o755)
     path = media("multi.mp4")
     before = file_fingerprint(path)
-    result = await Pipeline(settings_factory(language_priority=["jpn"], tools={"ffmpeg": str(broken)})).process(path)
+    result = await Pipeline(
+        settings_factory(language_priority=["jpn"], tools={"ffmpeg": str(broken)})
+    ).process(path)
     assert result.reason_code is ReasonCode.TOOL_FAILED and "simulated failure" in result.reason
     assert file_fingerprint(path) == before
 
 
-async def test_verification_failure_keeps_the_original(media: Media, settings_factory, tmp_path: Path) -> None:
+async def test_verification_failure_keeps_the_original(
+    media: Media, settings_factory, tmp_path: Path
+) -> None:
     # An "ffmpeg" that writes a valid MP4 but renames a track: verify must catch it.
     lossy = tmp_path / "lossy-ffmpeg"
-    lossy.write_text('#!/bin/bash\nlast="${@: -1}"\nset -- "${@:1:$#-1}"\nexec ffmpeg "$@" -metadata:s:a:0 title=Oops "$last"\n')
+    lossy.write_text(
+        '#!/bin/bash\nlast="${@: -1}"\nset -- "${@:1:$#-1}"\nexec ffmpeg "$@" -metadata:s:a:0 title=Oops "$last"\n'
+    )
     lossy.chmod(0o755)
     path = media("multi.mp4")
     before = file_fingerprint(path)
-    result = await Pipeline(settings_factory(language_priority=["jpn"], tools={"ffmpeg": str(lossy)})).process(path)
-    assert result.status is ResultStatus.FAILED and result.reason_code is ReasonCode.VERIFY_FAILED, result.reason
+    result = await Pipeline(
+        settings_factory(language_priority=["jpn"], tools={"ffmpeg": str(lossy)})
+    ).process(path)
+    assert result.status is ResultStatus.FAILED and result.reason_code is ReasonCode.VERIFY_FAILED, (
+        result.reason
+    )
     assert file_fingerprint(path) == before and not temp_path_for(path).exists()
 
 
@@ -222,10 +248,13 @@ async def test_waiting_for_a_remux_slot_does_not_count_against_the_timeout(
     # One slot, two slow (≈1 s) remuxes, a 1.8 s budget per file: the second waits ≈1 s for
     # the slot and still gets its full budget for its own remux.
     settings = settings_factory(
-        language_priority=["jpn"], tools={"ffmpeg": slow_ffmpeg},
+        language_priority=["jpn"],
+        tools={"ffmpeg": slow_ffmpeg},
         processing={"timeout_seconds": 1.8, "max_mp4_concurrent": 1},
     )
     pipeline = Pipeline(settings)
     first, second = media("multi.mp4", "a/one.mp4"), media("multi.mp4", "b/two.mp4")
     results = await asyncio.gather(pipeline.process(first), pipeline.process(second))
-    assert [r.reason_code for r in results] == [ReasonCode.CHANGED, ReasonCode.CHANGED], [r.reason for r in results]
+    assert [r.reason_code for r in results] == [ReasonCode.CHANGED, ReasonCode.CHANGED], [
+        r.reason for r in results
+    ]

@@ -31,16 +31,25 @@ def assert_intact_except_default(before, after) -> None:
     assert after.kinds() == before.kinds()
     assert after.chapters == before.chapters
     for old, new in zip(before.streams, after.streams, strict=True):
-        assert (new.language, new.ietf, new.title, new.channels) == (old.language, old.ietf, old.title, old.channels)
+        assert (new.language, new.ietf, new.title, new.channels) == (
+            old.language,
+            old.ietf,
+            old.title,
+            old.channels,
+        )
         if new.kind != "audio":
             assert new.default == old.default
 
 
 @BOTH
-async def test_original_language_from_arr_becomes_the_only_default(media: Media, settings_factory, ext: str) -> None:
+async def test_original_language_from_arr_becomes_the_only_default(
+    media: Media, settings_factory, ext: str
+) -> None:
     path = media(f"multi.{ext}")
     before = read_back(path)
-    result = await run(settings_factory(language_priority=["eng"]), path, MediaHints(original_language="Japanese"))
+    result = await run(
+        settings_factory(language_priority=["eng"]), path, MediaHints(original_language="Japanese")
+    )
     assert result.status is ResultStatus.SUCCESS and result.reason_code is ReasonCode.CHANGED, result.reason
     assert result.track_changed and result.selected is not None
     assert (result.selected.index, result.selected.language) == (1, "jpn")
@@ -53,16 +62,22 @@ async def test_original_language_from_arr_becomes_the_only_default(media: Media,
 
 
 @BOTH
-async def test_priority_list_is_used_when_the_original_is_absent(media: Media, settings_factory, ext: str) -> None:
+async def test_priority_list_is_used_when_the_original_is_absent(
+    media: Media, settings_factory, ext: str
+) -> None:
     path = media(f"multi.{ext}")
-    result = await run(settings_factory(language_priority=["fre", "it", "eng"]), path, MediaHints(original_language="Korean"))
+    result = await run(
+        settings_factory(language_priority=["fre", "it", "eng"]), path, MediaHints(original_language="Korean")
+    )
     assert result.status is ResultStatus.SUCCESS, result.reason
     assert result.language_source is LanguageSource.PRIORITY and result.language == "ita"
     assert read_back(path).default_audio_indexes == [2]
 
 
 @BOTH
-async def test_commentary_first_in_the_original_language_is_not_chosen(media: Media, settings_factory, ext: str) -> None:
+async def test_commentary_first_in_the_original_language_is_not_chosen(
+    media: Media, settings_factory, ext: str
+) -> None:
     path = media(f"commentary_first.{ext}")
     result = await run(settings_factory(language_priority=["jpn"]), path)
     assert result.selected is not None and result.selected.index == 1, result.reason
@@ -92,7 +107,9 @@ async def test_more_channels_win_among_equal_tracks(media: Media, settings_facto
     assert after.default_audio_indexes == [1] and [s.title for s in after.audio] == ["Stereo", "Surround"]
 
 
-async def test_pt_br_priority_prefers_the_brazilian_track_and_plain_pt_takes_any(media: Media, settings_factory) -> None:
+async def test_pt_br_priority_prefers_the_brazilian_track_and_plain_pt_takes_any(
+    media: Media, settings_factory
+) -> None:
     path = media("ptbr.mkv")
     result = await run(settings_factory(language_priority=["pt-BR"]), path)
     assert result.selected.index == 1 and result.track_changed  # type: ignore[union-attr]
@@ -144,7 +161,9 @@ async def test_dry_run_decides_and_changes_nothing(media: Media, settings_factor
     path = media(f"multi.{ext}")
     before = file_fingerprint(path)
     result = await run(settings_factory(language_priority=["jpn"]), path, dry_run=True)
-    assert result.status is ResultStatus.SKIPPED and result.reason_code is ReasonCode.DRY_RUN and result.dry_run
+    assert (
+        result.status is ResultStatus.SKIPPED and result.reason_code is ReasonCode.DRY_RUN and result.dry_run
+    )
     assert result.selected.index == 1 and not result.track_changed  # type: ignore[union-attr]
     assert file_fingerprint(path) == before
     # The setting is the default when the caller does not say.
@@ -153,7 +172,9 @@ async def test_dry_run_decides_and_changes_nothing(media: Media, settings_factor
 
 
 @BOTH
-async def test_single_track_becomes_default_and_two_defaults_become_one(media: Media, settings_factory, ext: str) -> None:
+async def test_single_track_becomes_default_and_two_defaults_become_one(
+    media: Media, settings_factory, ext: str
+) -> None:
     path = media(f"one.{ext}")
     result = await run(settings_factory(language_priority=["jpn"]), path)
     assert read_back(path).default_audio_indexes == [0]
@@ -193,7 +214,9 @@ async def test_no_audio_is_skipped(media: Media, settings_factory, ext: str) -> 
         ("misnamed.mkv", ReasonCode.UNSUPPORTED),
     ],
 )
-async def test_broken_files_fail_cleanly_and_stay_untouched(media: Media, settings_factory, name: str, code: ReasonCode) -> None:
+async def test_broken_files_fail_cleanly_and_stay_untouched(
+    media: Media, settings_factory, name: str, code: ReasonCode
+) -> None:
     path = media(name)
     before = file_fingerprint(path)
     result = await run(settings_factory(), path)
@@ -201,7 +224,9 @@ async def test_broken_files_fail_cleanly_and_stay_untouched(media: Media, settin
     assert file_fingerprint(path) == before
 
 
-async def test_missing_unsupported_disabled_and_outside_roots(media: Media, settings_factory, tmp_path: Path) -> None:
+async def test_missing_unsupported_disabled_and_outside_roots(
+    media: Media, settings_factory, tmp_path: Path
+) -> None:
     settings = settings_factory()
     missing = await run(settings, tmp_path / "nope.mkv")
     assert missing.status is ResultStatus.FAILED and missing.reason_code is ReasonCode.NOT_FOUND
@@ -223,20 +248,26 @@ async def test_missing_unsupported_disabled_and_outside_roots(media: Media, sett
 
 async def test_mkv_tool_failure_is_reported(media: Media, settings_factory) -> None:
     path = media("multi.mkv")
-    result = await run(settings_factory(language_priority=["jpn"], tools={"mkvpropedit": "/nonexistent/mkvpropedit"}), path)
+    result = await run(
+        settings_factory(language_priority=["jpn"], tools={"mkvpropedit": "/nonexistent/mkvpropedit"}), path
+    )
     assert result.status is ResultStatus.FAILED and result.reason_code is ReasonCode.TOOL_FAILED
     assert read_back(path).default_audio_indexes == [0]
 
 
 async def test_mkv_verify_can_be_switched_off(media: Media, settings_factory) -> None:
     path = media("multi.mkv")
-    result = await run(settings_factory(language_priority=["ita"], execution={"verify_after_write": False}), path)
+    result = await run(
+        settings_factory(language_priority=["ita"], execution={"verify_after_write": False}), path
+    )
     assert result.reason_code is ReasonCode.CHANGED and read_back(path).default_audio_indexes == [2]
 
 
 async def test_skip_if_correct_off_rewrites_flags(media: Media, settings_factory) -> None:
     path = media("correct.mkv")
-    result = await run(settings_factory(language_priority=["eng"], execution={"skip_if_correct": False}), path)
+    result = await run(
+        settings_factory(language_priority=["eng"], execution={"skip_if_correct": False}), path
+    )
     assert result.reason_code is ReasonCode.CHANGED and read_back(path).default_audio_indexes == [0]
 
 
@@ -285,7 +316,11 @@ def test_verify_names_every_difference() -> None:
     assert _verify(before, good, 1) is None
     unreadable = _verify(before, ProbeFailure(ReasonCode.CORRUPT, "gone"), 1)
     assert unreadable is not None and unreadable.reason_code is ReasonCode.VERIFY_FAILED
-    bad = _verify(before, ProbeInfo(Container.MKV, (AudioTrack(0, 1, "eng", default=True), AudioTrack(1, 2, "ita")), 4, 1), 1)
+    bad = _verify(
+        before,
+        ProbeInfo(Container.MKV, (AudioTrack(0, 1, "eng", default=True), AudioTrack(1, 2, "ita")), 4, 1),
+        1,
+    )
     assert bad is not None
     for words in ("default audio tracks are [0]", "streams/chapters changed", "languages, titles"):
         assert words in bad.reason

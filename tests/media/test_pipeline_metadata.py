@@ -17,15 +17,27 @@ Media = Callable[..., Path]
 
 
 def tmdb_settings(base_url: str) -> dict[str, object]:
-    return {"enabled": True, "api_key": "k" * 32, "base_url": base_url, "max_retries": 1,
-            "retry_backoff_seconds": 0.01, "timeout_seconds": 1.0}
+    return {
+        "enabled": True,
+        "api_key": "k" * 32,
+        "base_url": base_url,
+        "max_retries": 1,
+        "retry_backoff_seconds": 0.01,
+        "timeout_seconds": 1.0,
+    }
 
 
-async def test_tmdb_language_by_webhook_ids_then_by_folder_name(media: Media, settings_factory, fake_tmdb: FakeTmdb) -> None:  # noqa: F811
+async def test_tmdb_language_by_webhook_ids_then_by_folder_name(
+    media: Media,
+    settings_factory,
+    fake_tmdb: FakeTmdb,  # noqa: F811 - the fixture
+) -> None:
     fake_tmdb.route("/tv/37854", Reply(body={"original_language": "ja"}))
     fake_tmdb.route("/find/tt7", Reply(body={"movie_results": [{"original_language": "it"}]}))
     cache = InMemoryMetadataCache()
-    pipeline = Pipeline(settings_factory(language_priority=["eng"], tmdb=tmdb_settings(fake_tmdb.base_url)), cache)
+    pipeline = Pipeline(
+        settings_factory(language_priority=["eng"], tmdb=tmdb_settings(fake_tmdb.base_url)), cache
+    )
     first = media("multi.mkv", "Show {tmdb-37854}/Season 01/Show S01E01.mkv")
     result = await pipeline.process(first, MediaHints(kind="series", tmdb_id=37854))
     assert result.language_source is LanguageSource.TMDB and result.selected.index == 1  # type: ignore[union-attr]
@@ -50,7 +62,9 @@ async def test_tmdb_down_never_fails_the_job(media: Media, settings_factory) -> 
     await pipeline.aclose()
 
 
-async def test_original_language_missing_from_file_falls_back_to_priority(media: Media, settings_factory) -> None:
+async def test_original_language_missing_from_file_falls_back_to_priority(
+    media: Media, settings_factory
+) -> None:
     pipeline = Pipeline(settings_factory(language_priority=["ita"]))
     result = await pipeline.process(media("multi.mkv"), MediaHints(original_language="Korean"))
     assert result.language_source is LanguageSource.PRIORITY and result.language == "ita"

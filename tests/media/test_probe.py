@@ -45,7 +45,9 @@ async def test_ietf_tag_and_flags_are_read_from_matroska(media_library: Path) ->
     assert isinstance(info, ProbeInfo)
     assert [(t.language, t.ietf) for t in info.tracks] == [("por", None), ("por", "pt-BR"), ("eng", None)]
     flagged = await probe(media_library / "commentary_flag.mkv", Container.MKV)
-    assert isinstance(flagged, ProbeInfo) and flagged.tracks[0].commentary and not flagged.tracks[1].commentary
+    assert (
+        isinstance(flagged, ProbeInfo) and flagged.tracks[0].commentary and not flagged.tracks[1].commentary
+    )
 
 
 async def test_mp4_chapter_text_track_and_titles_are_reported_for_the_remux(media_library: Path) -> None:
@@ -80,7 +82,9 @@ async def test_bad_files_are_values_not_exceptions(
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root reads every file")
-async def test_unreadable_file(media: object, tmp_path: Path) -> None:  # pragma: no cover - not root in CI images
+async def test_unreadable_file(
+    media: object, tmp_path: Path
+) -> None:  # pragma: no cover - not root in CI images
     path = media("one.mkv")  # type: ignore[operator]
     path.chmod(0)
     result = await probe(path, Container.MKV)
@@ -106,13 +110,24 @@ def _fake_mkvmerge(tmp_path: Path, output: str, code: int = 0) -> str:
         ("not json", 0, ReasonCode.TOOL_FAILED, "invalid JSON"),
         ("{}", 2, ReasonCode.TOOL_FAILED, "exited with 2"),
         ('{"container": {"recognized": true, "type": "AVI"}}', 0, ReasonCode.UNSUPPORTED, "AVI"),
-        ('{"container": {"recognized": true, "type": "Matroska"}, "errors": ["EBML lacing broken"]}', 0,
-         ReasonCode.CORRUPT, "EBML lacing"),
-        ('{"container": {"recognized": true, "type": "Matroska"}, "tracks": []}', 0, ReasonCode.CORRUPT, "disagree"),
+        (
+            '{"container": {"recognized": true, "type": "Matroska"}, "errors": ["EBML lacing broken"]}',
+            0,
+            ReasonCode.CORRUPT,
+            "EBML lacing",
+        ),
+        (
+            '{"container": {"recognized": true, "type": "Matroska"}, "tracks": []}',
+            0,
+            ReasonCode.CORRUPT,
+            "disagree",
+        ),
     ],
 )
 async def test_mkvmerge_answers_are_checked(
     media_library: Path, tmp_path: Path, output: str, code: int, reason_code: ReasonCode, words: str
 ) -> None:
-    result = await probe(media_library / "one.mkv", Container.MKV, mkvmerge=_fake_mkvmerge(tmp_path, output, code))
+    result = await probe(
+        media_library / "one.mkv", Container.MKV, mkvmerge=_fake_mkvmerge(tmp_path, output, code)
+    )
     assert isinstance(result, ProbeFailure) and result.reason_code is reason_code and words in result.reason

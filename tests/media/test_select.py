@@ -33,7 +33,10 @@ def test_accessory_detection() -> None:
 
 def test_ties_break_on_channels_then_current_default_then_index() -> None:
     assert best_track_for([t(0, "eng", channels=2), t(1, "eng", channels=6)], Lang("eng")).index == 1  # type: ignore[union-attr]
-    assert best_track_for([t(0, "eng", channels=2), t(1, "eng", channels=2, default=True)], Lang("eng")).index == 1  # type: ignore[union-attr]
+    assert (
+        best_track_for([t(0, "eng", channels=2), t(1, "eng", channels=2, default=True)], Lang("eng")).index
+        == 1
+    )  # type: ignore[union-attr]
     assert best_track_for([t(0, "eng"), t(1, "eng")], Lang("eng")).index == 0  # type: ignore[union-attr]
 
 

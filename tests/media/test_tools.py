@@ -18,7 +18,10 @@ def _alive(pid: int) -> bool:
 
 
 async def test_captures_output_and_exit_code() -> None:
-    result = await run_tool([sys.executable, "-c", "import sys; print('out'); print('err', file=sys.stderr); sys.exit(3)"], timeout=10)
+    result = await run_tool(
+        [sys.executable, "-c", "import sys; print('out'); print('err', file=sys.stderr); sys.exit(3)"],
+        timeout=10,
+    )
     assert result.returncode == 3 and not result.ok
     assert result.stdout_text.strip() == "out" and result.stderr_text.strip() == "err"
     assert "exited with 3" in result.describe() and "err" in result.describe()

@@ -124,7 +124,9 @@ async def test_a_timeout_kills_the_tools_children_too(tmp_path: Path) -> None:
         result = await asyncio.wait_for(run_tool(_grandchild_script(pidfile), timeout=1.0), BOUND)
         assert result.timed_out
         grandchild = await _read_pid(pidfile)
-        assert await asyncio.to_thread(_wait, lambda: not _alive(grandchild)), "the tool's child outlived the timeout"
+        assert await asyncio.to_thread(_wait, lambda: not _alive(grandchild)), (
+            "the tool's child outlived the timeout"
+        )
     finally:
         _kill_leftover(pidfile)
 
@@ -140,6 +142,8 @@ async def test_a_cancellation_kills_the_tools_children_too(tmp_path: Path) -> No
         assert done, "run_tool did not return after its cancellation"
         with pytest.raises(asyncio.CancelledError):
             task.result()
-        assert await asyncio.to_thread(_wait, lambda: not _alive(grandchild)), "the tool's child outlived the cancel"
+        assert await asyncio.to_thread(_wait, lambda: not _alive(grandchild)), (
+            "the tool's child outlived the cancel"
+        )
     finally:
         _kill_leftover(pidfile)

@@ -40,7 +40,9 @@ class FakeTmdb:
         handler = self._handler()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self._thread.start()
 
     @property
@@ -68,9 +70,15 @@ class FakeTmdb:
             def do_GET(self) -> None:
                 parts = urlsplit(self.path)
                 with fake._lock:
-                    fake.requests.append(Seen(parts.path, parse_qs(parts.query), dict(self.headers), time.monotonic()))
+                    fake.requests.append(
+                        Seen(parts.path, parse_qs(parts.query), dict(self.headers), time.monotonic())
+                    )
                     queue = fake.routes.get(parts.path)
-                    reply = (queue.pop(0) if len(queue) > 1 else queue[0]) if queue else Reply(404, {"status_code": 34})
+                    reply = (
+                        (queue.pop(0) if len(queue) > 1 else queue[0])
+                        if queue
+                        else Reply(404, {"status_code": 34})
+                    )
                 if reply.delay:
                     time.sleep(reply.delay)
                 payload = json.dumps(reply.body if reply.body is not None else {}).encode()

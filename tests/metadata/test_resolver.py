@@ -53,14 +53,19 @@ def test_path_overrides_first_match_wins_with_globstar(tmp_path: Path) -> None:
             },
         )
     )
-    assert resolver.priority_for(Path("/media/tv/anime/Show/S01/e1.mp4")) == (("jpn", "eng"), "/media/tv/anime/**")
+    assert resolver.priority_for(Path("/media/tv/anime/Show/S01/e1.mp4")) == (
+        ("jpn", "eng"),
+        "/media/tv/anime/**",
+    )
     assert resolver.priority_for(Path("/media/tv/Other/e1.mp4")) == (("ita",), "/media/**/*.mp4")
     assert resolver.priority_for(Path("/media/tv/Other/e1.mkv")) == (("fre",), "/media/tv/**")
     assert resolver.priority_for(Path("/media/tv/animex/e1.mkv")) == (("fre",), "/media/tv/**")
     assert resolver.priority_for(Path("/elsewhere/x.mkv")) == (("eng",), None)
 
 
-async def test_chain_order_arr_then_tmdb_then_heuristic_then_none(tmp_path: Path, fake_tmdb: FakeTmdb) -> None:
+async def test_chain_order_arr_then_tmdb_then_heuristic_then_none(
+    tmp_path: Path, fake_tmdb: FakeTmdb
+) -> None:
     fake_tmdb.route("/tv/100", Reply(body={"original_language": "ko"}))
     fake_tmdb.route("/movie/603", Reply(body={"original_language": "en"}))
     fake_tmdb.route("/find/tt1", Reply(body={"movie_results": [{"original_language": "de"}]}))
@@ -84,5 +89,7 @@ async def test_chain_order_arr_then_tmdb_then_heuristic_then_none(tmp_path: Path
 
 async def test_without_tmdb_only_arr_counts(tmp_path: Path) -> None:
     resolver = LanguageResolver(settings(tmp_path), None)
-    plan = await resolver.resolve(Path("/m/Movie {tmdb-603}/m.mkv"), MediaHints(tmdb_id=603, original_language="Original"))
+    plan = await resolver.resolve(
+        Path("/m/Movie {tmdb-603}/m.mkv"), MediaHints(tmdb_id=603, original_language="Original")
+    )
     assert plan.original is None and plan.original_source is LanguageSource.NONE

@@ -34,14 +34,20 @@ async def test_movie_and_tv_by_tmdb_id(fake_tmdb: FakeTmdb) -> None:
 
 
 async def test_find_by_imdb_and_tvdb_id(fake_tmdb: FakeTmdb) -> None:
-    fake_tmdb.route("/find/tt0133093", Reply(body={"movie_results": [{"original_language": "en"}], "tv_results": []}))
-    fake_tmdb.route("/find/81189", Reply(body={"movie_results": [], "tv_results": [{"original_language": "es"}]}))
+    fake_tmdb.route(
+        "/find/tt0133093", Reply(body={"movie_results": [{"original_language": "en"}], "tv_results": []})
+    )
+    fake_tmdb.route(
+        "/find/81189", Reply(body={"movie_results": [], "tv_results": [{"original_language": "es"}]})
+    )
     client = make(fake_tmdb, api_key="eyJhbGciOiJIUzI1NiJ9.token")
     assert await client.original_language(imdb_id="tt0133093") == "en"
     assert await client.original_language(kind="series", tvdb_id=81189) == "es"
     assert fake_tmdb.hits("/find/tt0133093")[0].query["external_source"] == ["imdb_id"]
     tvdb = fake_tmdb.hits("/find/81189")[0]
-    assert tvdb.query["external_source"] == ["tvdb_id"] and tvdb.headers["Authorization"].startswith("Bearer ")
+    assert tvdb.query["external_source"] == ["tvdb_id"] and tvdb.headers["Authorization"].startswith(
+        "Bearer "
+    )
     await client.aclose()
 
 

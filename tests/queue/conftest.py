@@ -49,8 +49,12 @@ def media_root(tmp_path: Path) -> Path:
 
 def make_settings(url: str, media_root: Path, **processing: Any) -> Settings:
     values = {**FAST, **processing}
-    return Settings(config_dir=media_root.parent / "config", media_roots=[media_root],
-                    storage={"url": url}, processing=values)
+    return Settings(
+        config_dir=media_root.parent / "config",
+        media_roots=[media_root],
+        storage={"url": url},
+        processing=values,
+    )
 
 
 def touch(root: Path, name: str, size: int = 16) -> Path:
@@ -75,8 +79,9 @@ class FakePipeline:
     hang: set[str] = field(default_factory=set)
     gates: dict[str, asyncio.Event] = field(default_factory=dict)
 
-    async def process(self, path: Path, hints: MediaHints | None = None, *,
-                      dry_run: bool | None = None) -> ProcessResult:
+    async def process(
+        self, path: Path, hints: MediaHints | None = None, *, dry_run: bool | None = None
+    ) -> ProcessResult:
         self.calls.append(path.name)
         self.hints_seen[path.name] = hints
         self.running.add(path.name)
@@ -105,17 +110,31 @@ class FakePipeline:
 
 def ok(path: Path, *, changed: bool = True) -> ProcessResult:
     container = Container.MP4 if path.suffix == ".mp4" else Container.MKV
-    return ProcessResult(status=ResultStatus.SUCCESS, reason_code=ReasonCode.CHANGED, reason="default track set",
-                         path=str(path), container=container, track_changed=changed, duration_ms=7)
+    return ProcessResult(
+        status=ResultStatus.SUCCESS,
+        reason_code=ReasonCode.CHANGED,
+        reason="default track set",
+        path=str(path),
+        container=container,
+        track_changed=changed,
+        duration_ms=7,
+    )
 
 
-def failed(path: Path, code: ReasonCode = ReasonCode.TOOL_FAILED, reason: str = "mkvpropedit exited 2") -> ProcessResult:
+def failed(
+    path: Path, code: ReasonCode = ReasonCode.TOOL_FAILED, reason: str = "mkvpropedit exited 2"
+) -> ProcessResult:
     return ProcessResult(status=ResultStatus.FAILED, reason_code=code, reason=reason, path=str(path))
 
 
 def skipped(path: Path) -> ProcessResult:
-    return ProcessResult(status=ResultStatus.SKIPPED, reason_code=ReasonCode.ALREADY_CORRECT,
-                         reason="already correct", path=str(path), container=Container.MKV)
+    return ProcessResult(
+        status=ResultStatus.SKIPPED,
+        reason_code=ReasonCode.ALREADY_CORRECT,
+        reason="already correct",
+        path=str(path),
+        container=Container.MKV,
+    )
 
 
 class RecordingBus:
@@ -148,13 +167,26 @@ def new_bus() -> Any:
 async def manager_factory(storage_url: str, media_root: Path) -> AsyncIterator[Callable[..., Any]]:
     made: list[QueueManager] = []
 
-    async def make(pipeline: Any = None, *, start: bool = True, url: str | None = None, instance_id: str | None = None,
-                   space_probe: Any = None, timeout_margin_seconds: float = 0.2, settings: Settings | None = None,
-                   **processing: Any) -> QueueManager:
+    async def make(
+        pipeline: Any = None,
+        *,
+        start: bool = True,
+        url: str | None = None,
+        instance_id: str | None = None,
+        space_probe: Any = None,
+        timeout_margin_seconds: float = 0.2,
+        settings: Settings | None = None,
+        **processing: Any,
+    ) -> QueueManager:
         settings = settings or make_settings(url or storage_url, media_root, **processing)
-        manager = await QueueManager.create(settings, pipeline=pipeline or FakePipeline(), event_bus=new_bus(),
-                                            space_probe=space_probe, instance_id=instance_id,
-                                            timeout_margin_seconds=timeout_margin_seconds)
+        manager = await QueueManager.create(
+            settings,
+            pipeline=pipeline or FakePipeline(),
+            event_bus=new_bus(),
+            space_probe=space_probe,
+            instance_id=instance_id,
+            timeout_margin_seconds=timeout_margin_seconds,
+        )
         made.append(manager)
         if start:
             await manager.start()

@@ -47,7 +47,8 @@ async def test_batch_runs_the_real_pipeline(manager_factory: Any, media_root: Pa
     assert done.counts.success == 4 and done.counts.skipped == 1 and done.counts.track_changes == 4
     _, jobs, total = await manager.get_batch(info.batch_id, limit=10)
     assert total == 6 and [Path(job.file_path).name for job in jobs] == sorted(
-        ["S01E01.mkv", "S01E02.mkv", "S01E03.mkv", "S01E04.mp4", "already.mkv", "broken.mkv"])
+        ["S01E01.mkv", "S01E02.mkv", "S01E03.mkv", "S01E04.mp4", "already.mkv", "broken.mkv"]
+    )
     for name in ("S01E01.mkv", "S01E02.mkv", "S01E03.mkv", "S01E04.mp4", "already.mkv"):
         audio = read_back(show / name).audio
         assert [stream.language for stream in audio if stream.default] == ["jpn"], name
@@ -63,7 +64,9 @@ async def test_batch_runs_the_real_pipeline(manager_factory: Any, media_root: Pa
     await wait_batch_done(manager, again.batch_id)
 
 
-async def test_cancel_batch_cancels_queued_and_lets_running_finish(manager_factory: Any, media_root: Path) -> None:
+async def test_cancel_batch_cancels_queued_and_lets_running_finish(
+    manager_factory: Any, media_root: Path
+) -> None:
     pipeline = FakePipeline(gate=asyncio.Event())
     manager = await manager_factory(pipeline, worker_count=1)
     for n in range(5):

@@ -11,15 +11,21 @@ from arrtheaudio_server.queue.storage import JobOutcome, NewJob, QueueStorage
 from tests.queue.conftest import open_storage
 
 
-def new(path: str, priority: Priority = Priority.NORMAL, container: Container | None = Container.MKV) -> NewJob:
+def new(
+    path: str, priority: Priority = Priority.NORMAL, container: Container | None = Container.MKV
+) -> NewJob:
     return NewJob(path=path, container=container, priority=priority, source=Source.MANUAL)
 
 
 async def test_priority_then_fifo(storage_url: str) -> None:
     storage = await open_storage(storage_url)
     try:
-        await storage.enqueue([new("/m/low1.mkv", Priority.LOW), new("/m/n1.mkv"), new("/m/n2.mkv")], max_active=None)
-        await storage.enqueue([new("/m/h1.mkv", Priority.HIGH), new("/m/low2.mkv", Priority.LOW)], max_active=None)
+        await storage.enqueue(
+            [new("/m/low1.mkv", Priority.LOW), new("/m/n1.mkv"), new("/m/n2.mkv")], max_active=None
+        )
+        await storage.enqueue(
+            [new("/m/h1.mkv", Priority.HIGH), new("/m/low2.mkv", Priority.LOW)], max_active=None
+        )
         await storage.enqueue([new("/m/h2.mkv", Priority.HIGH), new("/m/n3.mkv")], max_active=None)
         order = []
         while (claimed := await storage.claim(worker_id="w1", lease_seconds=30)) is not None:
@@ -62,7 +68,9 @@ async def test_two_engines_on_one_database_never_share_a_job(storage_url: str) -
         seen: list[tuple[str, str]] = []
 
         async def worker(storage: QueueStorage, n: int) -> None:
-            while (got := await storage.claim(worker_id=f"{storage.instance_id}-w{n}", lease_seconds=30)) is not None:
+            while (
+                got := await storage.claim(worker_id=f"{storage.instance_id}-w{n}", lease_seconds=30)
+            ) is not None:
                 seen.append((storage.instance_id, got.job.job_id))
 
         await asyncio.gather(*(worker(s, n) for s in (a, b) for n in range(4)))
@@ -76,7 +84,9 @@ async def test_two_engines_on_one_database_never_share_a_job(storage_url: str) -
 async def test_mp4_exclusion_skips_mp4_without_blocking(storage_url: str) -> None:
     storage = await open_storage(storage_url)
     try:
-        await storage.enqueue([new("/m/a.mp4", Priority.HIGH, Container.MP4), new("/m/b.mkv")], max_active=None)
+        await storage.enqueue(
+            [new("/m/a.mp4", Priority.HIGH, Container.MP4), new("/m/b.mkv")], max_active=None
+        )
         got = await storage.claim(worker_id="w", lease_seconds=30, allow_mp4=False)
         assert got is not None and got.job.file_path == "/m/b.mkv"
         assert await storage.claim(worker_id="w", lease_seconds=30, allow_mp4=False) is None
@@ -98,11 +108,15 @@ async def test_expired_lease_is_recovered_live_one_is_not(storage_url: str) -> N
         changes = await b.recover(max_attempts=3)
         assert [job.job_id for job in changes.jobs] == [dead.job.job_id]
         recovered = await b.get_job(dead.job.job_id)
-        assert recovered.status == JobStatus.QUEUED and recovered.attempts == 1 and recovered.worker_id is None
+        assert (
+            recovered.status == JobStatus.QUEUED and recovered.attempts == 1 and recovered.worker_id is None
+        )
         assert (await b.get_job(alive.job.job_id)).status == JobStatus.RUNNING
         # The dead worker's late heartbeat and result are refused: it lost the lease.
         assert await a.heartbeat(dead.job.job_id, worker_id="inst-a-w1", lease_seconds=5) is None
-        job, _ = await a.finish(dead.job.job_id, worker_id="inst-a-w1", outcome=JobOutcome(status=JobStatus.COMPLETED))
+        job, _ = await a.finish(
+            dead.job.job_id, worker_id="inst-a-w1", outcome=JobOutcome(status=JobStatus.COMPLETED)
+        )
         assert job is None
         # The live one's heartbeat keeps it.
         assert await b.heartbeat(alive.job.job_id, worker_id="inst-b-w1", lease_seconds=60) is False

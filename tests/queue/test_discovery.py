@@ -119,7 +119,9 @@ def test_pattern_on_name_and_on_relative_path(library: Path) -> None:
 
 
 def test_excludes_prune_directories_and_files(library: Path) -> None:
-    assert rels(scan(library, exclude_patterns=["extras", "*.sample.*", "Movie (2020)/Trailer.*"]), library) == [
+    assert rels(
+        scan(library, exclude_patterns=["extras", "*.sample.*", "Movie (2020)/Trailer.*"]), library
+    ) == [
         "Movie (2020)/Movie.mp4",
         "Show/Season 1/S01E01.mkv",
         "Show/Season 1/S01E02.MKV",
@@ -259,9 +261,7 @@ def test_bad_filters_name_the_field(kwargs: dict[str, Any], field: str, tmp_path
     args: dict[str, Any] = {"pattern": None, "exclude_patterns": ()}
     args.update(kwargs)
     with pytest.raises(InvalidRequest) as info:
-        validate_patterns(
-            args.pop("pattern"), args.pop("exclude_patterns"), **args
-        )
+        validate_patterns(args.pop("pattern"), args.pop("exclude_patterns"), **args)
     assert info.value.field_name == field
     assert str(info.value)
     # discover applies the same checks before touching the disk.
@@ -270,7 +270,9 @@ def test_bad_filters_name_the_field(kwargs: dict[str, Any], field: str, tmp_path
 
 
 def test_good_filters_pass_validation() -> None:
-    validate_patterns("**/*.{mkv,mp4}", ["Extras", "**/Sample/**", "@(a|b).mkv"], min_size_mb=0.5, max_age_days=7)
+    validate_patterns(
+        "**/*.{mkv,mp4}", ["Extras", "**/Sample/**", "@(a|b).mkv"], min_size_mb=0.5, max_age_days=7
+    )
     validate_patterns(None, [], min_size_mb=0, max_age_days=0)
 
 

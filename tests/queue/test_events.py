@@ -24,8 +24,13 @@ from arrtheaudio_server.queue.facade import Subscription
 from tests.support.postgres import PostgresServer
 
 
-def job(job_id: str, *, batch_id: str | None = None, webhook_id: str | None = None,
-        status: JobStatus = JobStatus.QUEUED) -> Job:
+def job(
+    job_id: str,
+    *,
+    batch_id: str | None = None,
+    webhook_id: str | None = None,
+    status: JobStatus = JobStatus.QUEUED,
+) -> Job:
     return Job(
         job_id=job_id,
         file_path=f"/media/{job_id}.mkv",
@@ -265,8 +270,11 @@ async def test_bridge_delivers_another_instances_change_and_ignores_its_own(pg_u
 
         # Without a loader (B) the event carries the ids and the status only.
         watch_b_all = bus_b.subscribe()
-        await notify(pg_url, QueueEvent(seq=9, job=job("j2", webhook_id="w", status=JobStatus.COMPLETED)),
-                     instance_id="A")
+        await notify(
+            pg_url,
+            QueueEvent(seq=9, job=job("j2", webhook_id="w", status=JobStatus.COMPLETED)),
+            instance_id="A",
+        )
         event = await next_event(watch_b_all)
         assert event.job is None and event.job_id == "j2"
         assert event.status is JobStatus.COMPLETED and event.webhook_id == "w"
@@ -290,7 +298,9 @@ async def test_notify_inside_a_transaction_is_delivered_at_commit_only(pg_url: s
             # A raw asyncpg connection works as a target too.
             raw = await asyncpg.connect(to_asyncpg_dsn(pg_url))
             try:
-                await notify(raw, QueueEvent(seq=3, batch_id="b"), instance_id="other", channel=DEFAULT_CHANNEL)
+                await notify(
+                    raw, QueueEvent(seq=3, batch_id="b"), instance_id="other", channel=DEFAULT_CHANNEL
+                )
             finally:
                 await raw.close()
             event = await next_event(watcher)
@@ -323,7 +333,9 @@ async def test_bridge_survives_a_postgres_restart(pg_url: str, postgres_server: 
 
 
 @pg
-async def test_bridge_reconnects_after_postgres_is_killed(pg_url: str, postgres_server: PostgresServer) -> None:
+async def test_bridge_reconnects_after_postgres_is_killed(
+    pg_url: str, postgres_server: PostgresServer
+) -> None:
     bus = EventBus()
     watcher = bus.subscribe()
     bridge = PostgresNotifyBridge(pg_url, bus, instance_id="A", max_backoff=0.3, ping_interval=0.5)
@@ -345,7 +357,10 @@ async def test_bridge_start_times_out_when_postgres_is_unreachable() -> None:
     from tests.support.ports import free_port
 
     bridge = PostgresNotifyBridge(
-        f"postgresql+asyncpg://postgres@127.0.0.1:{free_port()}/x", EventBus(), instance_id="A", max_backoff=0.1
+        f"postgresql+asyncpg://postgres@127.0.0.1:{free_port()}/x",
+        EventBus(),
+        instance_id="A",
+        max_backoff=0.1,
     )
     with pytest.raises(TimeoutError):
         await bridge.start(timeout=0.5)

@@ -26,9 +26,11 @@ HISTORY = 100_000
 
 # One history job in ten came from a webhook, the rest from batches (so neither id column is
 # all NULL, which would tell SQLite's ANALYZE that an id matches every row).
-_COLUMNS = ("job_id, file_path, status, priority, container, source, batch_id, webhook_id, dry_run, created_at, "
-            "next_attempt_at, started_at, completed_at, attempts, result, reason_code, duration_ms, "
-            "track_changed, cancel_requested")
+_COLUMNS = (
+    "job_id, file_path, status, priority, container, source, batch_id, webhook_id, dry_run, created_at, "
+    "next_attempt_at, started_at, completed_at, attempts, result, reason_code, duration_ms, "
+    "track_changed, cancel_requested"
+)
 
 SQLITE_FILL = f"""
 WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < {HISTORY})
@@ -57,9 +59,15 @@ async def big_storage(storage_url: str) -> AsyncIterator[QueueStorage]:
     storage = await open_storage(storage_url)
     async with storage.engines.write() as conn:
         await conn.execute(text(SQLITE_FILL if storage.dialect == "sqlite" else POSTGRES_FILL))
-    jobs = [NewJob(path=f"/media/new/{n}.{'mp4' if n % 3 == 0 else 'mkv'}",
-                   container=Container.MP4 if n % 3 == 0 else Container.MKV,
-                   priority=Priority(n % 3), source=Source.SONARR) for n in range(30)]
+    jobs = [
+        NewJob(
+            path=f"/media/new/{n}.{'mp4' if n % 3 == 0 else 'mkv'}",
+            container=Container.MP4 if n % 3 == 0 else Container.MKV,
+            priority=Priority(n % 3),
+            source=Source.SONARR,
+        )
+        for n in range(30)
+    ]
     await storage.enqueue(jobs, max_active=None)
     if storage.dialect == "postgresql":
         # What autovacuum does on a live server after a bulk insert: statistics and the
@@ -114,8 +122,14 @@ def assert_indexed(storage: QueueStorage, lines: list[str], what: str, *, rowid_
 async def test_claim_uses_the_claim_index(big_storage: QueueStorage) -> None:
     now = clock.utcnow()
     for allow_mp4 in (True, False):
-        statement = claims.claim_next(big_storage.dialect, worker_id="w", instance_id="i", now=now,
-                                      lease_seconds=30, allow_mp4=allow_mp4)
+        statement = claims.claim_next(
+            big_storage.dialect,
+            worker_id="w",
+            instance_id="i",
+            now=now,
+            lease_seconds=30,
+            allow_mp4=allow_mp4,
+        )
         lines = await plan(big_storage, statement)
         assert_indexed(big_storage, lines, "claim")
         assert "ix_jobs_claim" in "\n".join(lines), lines

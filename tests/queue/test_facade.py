@@ -34,8 +34,9 @@ def test_manager_implements_every_facade_member_with_the_same_parameters() -> No
 
 @pytest.mark.postgres
 @pytest.mark.parametrize("storage_url", ["postgres"], indirect=True)
-async def test_postgres_outage_is_reported_and_survived(manager_factory: Any, media_root: Path, pg_url: str,
-                                                        postgres_server: Any) -> None:
+async def test_postgres_outage_is_reported_and_survived(
+    manager_factory: Any, media_root: Path, pg_url: str, postgres_server: Any
+) -> None:
     pipeline = FakePipeline()
     manager = await manager_factory(pipeline, url=pg_url, worker_count=2)
     assert await manager.healthy()
@@ -44,7 +45,12 @@ async def test_postgres_outage_is_reported_and_survived(manager_factory: Any, me
     postgres_server.ensure_running()
     await wait_for(manager.healthy, timeout=30)
     # Workers and housekeeping lived through it: new work is still done.
-    _, enqueued = await manager.enqueue_webhook(source=Source.SONARR, event_type="Download", title=None,
-                                                hints=MediaHints(), files=[touch(media_root, "after.mkv")])
+    _, enqueued = await manager.enqueue_webhook(
+        source=Source.SONARR,
+        event_type="Download",
+        title=None,
+        hints=MediaHints(),
+        files=[touch(media_root, "after.mkv")],
+    )
     (job,) = await wait_terminal(manager, [enqueued[0].job_id])
     assert job.status == JobStatus.COMPLETED

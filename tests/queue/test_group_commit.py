@@ -37,13 +37,27 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def webhook_files(*paths: str) -> list[NewJob]:
-    return [NewJob(path=path, container=Container.MKV, priority=Priority.HIGH, source=Source.SONARR,
-                   hints=MediaHints(kind="series", title="Show")) for path in paths]
+    return [
+        NewJob(
+            path=path,
+            container=Container.MKV,
+            priority=Priority.HIGH,
+            source=Source.SONARR,
+            hints=MediaHints(kind="series", title="Show"),
+        )
+        for path in paths
+    ]
 
 
 def webhook(webhook_id: str) -> WebhookInfo:
-    return WebhookInfo(webhook_id=webhook_id, source=Source.SONARR, event_type="Download", title="Show",
-                       hints=MediaHints(kind="series", title="Show"), created_at=utcnow())
+    return WebhookInfo(
+        webhook_id=webhook_id,
+        source=Source.SONARR,
+        event_type="Download",
+        title="Show",
+        hints=MediaHints(kind="series", title="Show"),
+        created_at=utcnow(),
+    )
 
 
 async def send(storage: QueueStorage, webhook_id: str, *paths: str, max_active: int | None = None) -> Any:
@@ -58,12 +72,15 @@ async def rows(storage: QueueStorage) -> tuple[dict[str, Any], dict[str, list[st
     return jobs, hooks
 
 
-async def test_concurrent_webhooks_share_one_transaction_and_each_gets_its_own_answer(storage_url: str) -> None:
+async def test_concurrent_webhooks_share_one_transaction_and_each_gets_its_own_answer(
+    storage_url: str,
+) -> None:
     storage = await open_storage(storage_url)
     try:
         before = storage.enqueue_transactions
-        answers = await asyncio.gather(*(send(storage, f"w{n:02}", *(f"/m/s{n:02}e{e}.mkv" for e in range(3)))
-                                         for n in range(20)))
+        answers = await asyncio.gather(
+            *(send(storage, f"w{n:02}", *(f"/m/s{n:02}e{e}.mkv" for e in range(3))) for n in range(20))
+        )
         # All 20 were pending when the writer ran: one transaction, not twenty.
         assert storage.enqueue_transactions - before == 1
         jobs, hooks = await rows(storage)
@@ -92,17 +109,24 @@ async def test_queue_full_refuses_exactly_the_requests_that_do_not_fit(storage_u
     try:
         await send(storage, "first", "/m/a.mkv", max_active=5)
         results = await asyncio.gather(
-            send(storage, "fits", "/m/b.mkv", "/m/c.mkv", max_active=5),          # 3 active
+            send(storage, "fits", "/m/b.mkv", "/m/c.mkv", max_active=5),  # 3 active
             send(storage, "too-big", "/m/d.mkv", "/m/e.mkv", "/m/f.mkv", max_active=5),  # 6 > 5
             send(storage, "dedup-only", "/m/a.mkv", "/m/b.mkv", max_active=5),  # no new job: fits
-            send(storage, "fills", "/m/g.mkv", "/m/h.mkv", max_active=5),          # 5 active
-            send(storage, "one-more", "/m/i.mkv", max_active=5),                   # 6 > 5
-            return_exceptions=True)
+            send(storage, "fills", "/m/g.mkv", "/m/h.mkv", max_active=5),  # 5 active
+            send(storage, "one-more", "/m/i.mkv", max_active=5),  # 6 > 5
+            return_exceptions=True,
+        )
         assert [type(r).__name__ for r in results] == ["tuple", "QueueFull", "tuple", "tuple", "QueueFull"]
         assert isinstance(results[1], QueueFull) and "Nothing was queued" in str(results[1])
         jobs, hooks = await rows(storage)
         # Never a partial request: none of the refused requests' files has a job or a webhook row.
-        assert sorted(Path(r.file_path).name for r in jobs.values()) == ["a.mkv", "b.mkv", "c.mkv", "g.mkv", "h.mkv"]
+        assert sorted(Path(r.file_path).name for r in jobs.values()) == [
+            "a.mkv",
+            "b.mkv",
+            "c.mkv",
+            "g.mkv",
+            "h.mkv",
+        ]
         assert set(hooks) == {"first", "fits", "dedup-only", "fills"}
         assert sum(1 for r in jobs.values() if JobStatus(r.status) in ACTIVE_STATUSES) == 5
         dedup, _ = results[2]
@@ -114,13 +138,19 @@ async def test_queue_full_refuses_exactly_the_requests_that_do_not_fit(storage_u
 async def test_a_file_in_two_coalesced_requests_makes_one_job(storage_url: str) -> None:
     storage = await open_storage(storage_url)
     try:
-        batch = [NewJob(path="/m/shared.mkv", container=Container.MKV, priority=Priority.LOW, source=Source.MANUAL),
-                 NewJob(path="/m/batch-only.mkv", container=Container.MKV, priority=Priority.LOW,
-                        source=Source.MANUAL)]
+        batch = [
+            NewJob(
+                path="/m/shared.mkv", container=Container.MKV, priority=Priority.LOW, source=Source.MANUAL
+            ),
+            NewJob(
+                path="/m/batch-only.mkv", container=Container.MKV, priority=Priority.LOW, source=Source.MANUAL
+            ),
+        ]
         (in_batch, _), (first, _), (second, changes) = await asyncio.gather(
             storage.enqueue(batch, max_active=None, batch=("b1", BatchRequest(path="/m"), 2)),
             send(storage, "w1", "/m/shared.mkv", "/m/one.mkv"),
-            send(storage, "w2", "/m/two.mkv", "/m/shared.mkv", "/m/two.mkv"))
+            send(storage, "w2", "/m/two.mkv", "/m/shared.mkv", "/m/two.mkv"),
+        )
         assert storage.enqueue_transactions == 1
         shared = in_batch[0].job_id
         assert not in_batch[0].deduplicated
@@ -129,7 +159,11 @@ async def test_a_file_in_two_coalesced_requests_makes_one_job(storage_url: str) 
         assert second[2].job_id == second[0].job_id and second[2].deduplicated  # repeated inside one request
         jobs, hooks = await rows(storage)
         assert sorted(r.file_path for r in jobs.values()) == [
-            "/m/batch-only.mkv", "/m/one.mkv", "/m/shared.mkv", "/m/two.mkv"]
+            "/m/batch-only.mkv",
+            "/m/one.mkv",
+            "/m/shared.mkv",
+            "/m/two.mkv",
+        ]
         assert hooks["w1"] == [shared, first[1].job_id] and hooks["w2"] == [item.job_id for item in second]
         # A webhook raises the job it is linked to to its own priority, inside the group too.
         assert jobs[shared].priority == int(Priority.HIGH) and jobs[shared].batch_id == "b1"
@@ -143,7 +177,8 @@ async def test_a_file_in_two_coalesced_requests_makes_one_job(storage_url: str) 
 
 
 async def test_a_failed_commit_acknowledges_nothing_and_a_bad_request_fails_alone(
-        storage_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    storage_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     storage = await open_storage(storage_url)
     try:
         real = storage.engines.run_write
@@ -151,16 +186,22 @@ async def test_a_failed_commit_acknowledges_nothing_and_a_bad_request_fails_alon
         async def crash_before_commit(fn: Any) -> Any:
             def work(conn: Any) -> Any:
                 outcome = fn(conn)  # every statement ran ...
-                if any(r.job_id for r in conn.execute(select(JOBS.c.job_id).where(
-                        JOBS.c.file_path.like("%poison%")))):
+                if any(
+                    r.job_id
+                    for r in conn.execute(select(JOBS.c.job_id).where(JOBS.c.file_path.like("%poison%")))
+                ):
                     raise RuntimeError("lost the database before COMMIT")  # ... and is rolled back
                 return outcome
 
             return await real(work)
 
         monkeypatch.setattr(storage.engines, "run_write", crash_before_commit)
-        results = await asyncio.gather(send(storage, "w1", "/m/a.mkv"), send(storage, "bad", "/m/poison.mkv"),
-                                       send(storage, "w2", "/m/b.mkv", "/m/a.mkv"), return_exceptions=True)
+        results = await asyncio.gather(
+            send(storage, "w1", "/m/a.mkv"),
+            send(storage, "bad", "/m/poison.mkv"),
+            send(storage, "w2", "/m/b.mkv", "/m/a.mkv"),
+            return_exceptions=True,
+        )
         # The group's transaction failed; each request was then written alone: only the bad one fails.
         assert isinstance(results[1], RuntimeError)
         (one, _), (two, _) = results[0], results[2]
@@ -206,8 +247,12 @@ async def test_group_sizes_are_bounded_and_a_big_request_goes_alone() -> None:
         return [ValueError(n) if n == 7 else n * 10 for n in requests]
 
     commit: GroupCommit[int, int] = GroupCommit(write, max_group_size=10)
-    results = await asyncio.gather(*(commit.submit(n, size=4) for n in range(6)), commit.submit(7, size=50),
-                                   commit.submit(8, size=1), return_exceptions=True)
+    results = await asyncio.gather(
+        *(commit.submit(n, size=4) for n in range(6)),
+        commit.submit(7, size=50),
+        commit.submit(8, size=1),
+        return_exceptions=True,
+    )
     assert results[:6] == [0, 10, 20, 30, 40, 50] and isinstance(results[6], ValueError) and results[7] == 80
     assert groups == [[0, 1], [2, 3], [4, 5], [7], [8]]
     assert commit.groups_written == 5
@@ -243,12 +288,19 @@ CRASHER = textwrap.dedent("""
 
 
 @pytest.mark.slow
-async def test_sigkill_mid_flood_never_acknowledged_an_unwritten_job(storage_url: str, tmp_path: Path) -> None:
+async def test_sigkill_mid_flood_never_acknowledged_an_unwritten_job(
+    storage_url: str, tmp_path: Path
+) -> None:
     storage = await open_storage(storage_url)
     try:
         process = subprocess.Popen(  # noqa: ASYNC220 - starting it is instant
-            [sys.executable, "-c", CRASHER, storage_url], cwd=REPO_ROOT, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, env=dict(os.environ), start_new_session=True)
+            [sys.executable, "-c", CRASHER, storage_url],
+            cwd=REPO_ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=dict(os.environ),
+            start_new_session=True,
+        )
         try:
             assert process.stdout is not None
             acknowledged: list[list[str]] = []
@@ -269,9 +321,10 @@ async def test_sigkill_mid_flood_never_acknowledged_an_unwritten_job(storage_url
         for webhook_id, *job_ids in acknowledged:
             assert hooks[webhook_id] == job_ids  # every acknowledged webhook is there, whole
             assert [Path(jobs[job_id].file_path).name for job_id in job_ids] == [
-                f"{webhook_id[1:]}-{e}.mkv" for e in range(3)]
+                f"{webhook_id[1:]}-{e}.mkv" for e in range(3)
+            ]
         # What the crash cut off is absent as a whole, never half a webhook.
-        for webhook_id, job_ids in hooks.items():
+        for job_ids in hooks.values():
             assert len(job_ids) == 3 and all(job_id in jobs for job_id in job_ids)
         assert len(jobs) == 3 * len(hooks)
     finally:

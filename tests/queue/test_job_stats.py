@@ -37,8 +37,14 @@ async def run(storage: QueueStorage, job_id: str, outcome: JobOutcome) -> None:
 
 def done(result: ResultStatus, code: str, duration: int, *, changed: bool = False) -> JobOutcome:
     status = JobStatus.FAILED if result == ResultStatus.FAILED else JobStatus.COMPLETED
-    return JobOutcome(status=status, result=result, reason=code, reason_code=code, duration_ms=duration,
-                      track_changed=changed)
+    return JobOutcome(
+        status=status,
+        result=result,
+        reason=code,
+        reason_code=code,
+        duration_ms=duration,
+        track_changed=changed,
+    )
 
 
 @pytest.fixture
@@ -51,26 +57,44 @@ async def history(storage_url: str) -> AsyncIterator[tuple[QueueStorage, dict[st
     def job(path: str, source: Source, container: Container | None) -> NewJob:
         return NewJob(path=path, container=container, priority=Priority.NORMAL, source=source)
 
-    batch = [job("/m/b/b1.mkv", Source.MANUAL, Container.MKV), job("/m/b/b2.mkv", Source.MANUAL, Container.MKV),
-             job("/m/b/b3.mp4", Source.MANUAL, Container.MP4), job("/m/b/b4.mkv", Source.MANUAL, Container.MKV)]
-    enqueued, _ = await storage.enqueue(batch, max_active=None, batch=("batch-1", BatchRequest(path="/m/b"), 4))
+    batch = [
+        job("/m/b/b1.mkv", Source.MANUAL, Container.MKV),
+        job("/m/b/b2.mkv", Source.MANUAL, Container.MKV),
+        job("/m/b/b3.mp4", Source.MANUAL, Container.MP4),
+        job("/m/b/b4.mkv", Source.MANUAL, Container.MKV),
+    ]
+    enqueued, _ = await storage.enqueue(
+        batch, max_active=None, batch=("batch-1", BatchRequest(path="/m/b"), 4)
+    )
     ids.update({item.path.rsplit("/", 1)[1]: item.job_id for item in enqueued})
-    webhook = WebhookInfo(webhook_id="hook-1", source=Source.SONARR, event_type="Download", title=None,
-                          hints=MediaHints(), created_at=NOW)
+    webhook = WebhookInfo(
+        webhook_id="hook-1",
+        source=Source.SONARR,
+        event_type="Download",
+        title=None,
+        hints=MediaHints(),
+        created_at=NOW,
+    )
     enqueued, _ = await storage.enqueue(
         [job("/m/w/w1.mkv", Source.SONARR, Container.MKV), job("/m/w/w2.mp4", Source.SONARR, Container.MP4)],
-        max_active=None, webhook=webhook)
+        max_active=None,
+        webhook=webhook,
+    )
     ids.update({item.path.rsplit("/", 1)[1]: item.job_id for item in enqueued})
-    enqueued, _ = await storage.enqueue([job("/m/old/o1.avi", Source.RADARR, None)], max_active=None,
-                                        now=NOW - timedelta(days=2))
+    enqueued, _ = await storage.enqueue(
+        [job("/m/old/o1.avi", Source.RADARR, None)], max_active=None, now=NOW - timedelta(days=2)
+    )
     ids["o1"] = enqueued[0].job_id
 
     await run(storage, ids["b1.mkv"], done(ResultStatus.SUCCESS, "changed", 100, changed=True))
     await run(storage, ids["b2.mkv"], done(ResultStatus.SKIPPED, "already_correct", 50))
     await run(storage, ids["b3.mp4"], done(ResultStatus.FAILED, "tool_failed", 30))
     # A retry: back in the queue with the reason of the failed attempt, which is not a final reason.
-    await run(storage, ids["b4.mkv"], JobOutcome(status=JobStatus.QUEUED, reason="timed out", reason_code="timeout",
-                                                  priority=Priority.LOW))
+    await run(
+        storage,
+        ids["b4.mkv"],
+        JobOutcome(status=JobStatus.QUEUED, reason="timed out", reason_code="timeout", priority=Priority.LOW),
+    )
     await run(storage, ids["w1.mkv"], done(ResultStatus.SUCCESS, "changed", 200, changed=True))
     await storage.cancel_job(ids["w2.mp4"])
     await run(storage, ids["o1"], done(ResultStatus.FAILED, "corrupt", 10))
@@ -81,8 +105,14 @@ async def history(storage_url: str) -> AsyncIterator[tuple[QueueStorage, dict[st
 
 
 def period(total: int, success: int, failed: int, skipped: int, changes: int, avg: float) -> PeriodStats:
-    return PeriodStats(total=total, success=success, failed=failed, skipped=skipped, track_changes=changes,
-                       avg_duration_ms=avg)
+    return PeriodStats(
+        total=total,
+        success=success,
+        failed=failed,
+        skipped=skipped,
+        track_changes=changes,
+        avg_duration_ms=avg,
+    )
 
 
 async def test_everything(history: Any) -> None:
@@ -103,14 +133,24 @@ async def test_everything(history: Any) -> None:
         "radarr": period(1, 0, 1, 0, 0, 10.0),
     }
     # Most frequent first, ties by code; the retried job's "timeout" is not final and not counted.
-    assert stats.reasons == (ReasonCount("changed", 2), ReasonCount("already_correct", 1),
-                             ReasonCount("cancelled", 1), ReasonCount("corrupt", 1), ReasonCount("tool_failed", 1))
+    assert stats.reasons == (
+        ReasonCount("changed", 2),
+        ReasonCount("already_correct", 1),
+        ReasonCount("cancelled", 1),
+        ReasonCount("corrupt", 1),
+        ReasonCount("tool_failed", 1),
+    )
 
 
 async def test_each_filter(history: Any) -> None:
     storage, _ = history
     batch = await storage.job_stats(batch_id="batch-1")
-    assert (batch.counts.total, batch.counts.queued, batch.counts.completed, batch.counts.failed) == (4, 1, 2, 1)
+    assert (batch.counts.total, batch.counts.queued, batch.counts.completed, batch.counts.failed) == (
+        4,
+        1,
+        2,
+        1,
+    )
     assert batch.outcomes == period(3, 1, 1, 1, 1, 60.0)
     assert set(batch.per_source) == {"manual"} and set(batch.per_container) == {"mkv", "mp4"}
     assert [r.reason_code for r in batch.reasons] == ["already_correct", "changed", "tool_failed"]
@@ -134,8 +174,9 @@ async def test_each_filter(history: Any) -> None:
 
 async def test_filters_combine_and_nothing_matching_is_all_zero(history: Any) -> None:
     storage, _ = history
-    both = await storage.job_stats(batch_id="batch-1", container=Container.MKV,
-                                   created_after=NOW - timedelta(hours=1))
+    both = await storage.job_stats(
+        batch_id="batch-1", container=Container.MKV, created_after=NOW - timedelta(hours=1)
+    )
     assert (both.counts.total, both.counts.queued, both.counts.completed) == (3, 1, 2)
     assert set(both.per_container) == {"mkv"}
     empty = await storage.job_stats(batch_id="no-such-batch")

@@ -51,17 +51,20 @@ async def statuses(manager: Any) -> dict[str, int]:
     return counts
 
 
-async def test_kill_9_mid_batch_loses_nothing(storage_url: str, media_root: Path, tmp_path: Path,
-                                              manager_factory: Any) -> None:
+async def test_kill_9_mid_batch_loses_nothing(
+    storage_url: str, media_root: Path, tmp_path: Path, manager_factory: Any
+) -> None:
     show = media_root / "Show"
     names = []
     for n in range(10):
         name = f"E{n:02}.{'mp4' if n % 4 == 0 else 'mkv'}"
         (make_mp4 if name.endswith(".mp4") else make_mkv)(
-            show / name, [AudioSpec(lang="eng", default=True), AudioSpec(lang="jpn")], duration=2.0)
+            show / name, [AudioSpec(lang="eng", default=True), AudioSpec(lang="jpn")], duration=2.0
+        )
         names.append(name)
-    settings = make_settings(storage_url, media_root, worker_count=2, lease_seconds=1.5, heartbeat_seconds=0.2,
-                             retry_attempts=2)
+    settings = make_settings(
+        storage_url, media_root, worker_count=2, lease_seconds=1.5, heartbeat_seconds=0.2, retry_attempts=2
+    )
     settings = settings.model_copy(update={"language_priority": ["jpn"]})
 
     # The batch is queued by a manager that runs no workers here ...
@@ -70,11 +73,17 @@ async def test_kill_9_mid_batch_loses_nothing(storage_url: str, media_root: Path
     assert info.counts.total == 10
 
     # ... and worked on by a real server-like process, which is killed mid-batch.
-    log = open(tmp_path / "runner.log", "wb")  # noqa: ASYNC230, SIM115 - handed to the child process
+    log = open(tmp_path / "runner.log", "wb")  # noqa: SIM115 - handed to the child process
     process = subprocess.Popen(  # noqa: ASYNC220 - starting it is instant
         [sys.executable, "-c", RUNNER, settings.model_dump_json(), "victim"],
-        cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ), start_new_session=True)
+        cwd=REPO_ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=dict(os.environ),
+        start_new_session=True,
+    )
     try:
+
         async def mid_batch() -> bool:
             if process.poll() is not None:
                 raise AssertionError((tmp_path / "runner.log").read_text())
@@ -84,7 +93,9 @@ async def test_kill_9_mid_batch_loses_nothing(storage_url: str, media_root: Path
         try:
             await wait_for(mid_batch, timeout=60, interval=0.01)
         except AssertionError as exc:
-            raise AssertionError(f"{await statuses(queuer)}\n{(tmp_path / 'runner.log').read_text()}") from exc
+            raise AssertionError(
+                f"{await statuses(queuer)}\n{(tmp_path / 'runner.log').read_text()}"
+            ) from exc
         os.kill(process.pid, signal.SIGKILL)
         process.wait(timeout=10)
     finally:
@@ -121,5 +132,7 @@ async def test_kill_9_mid_batch_loses_nothing(storage_url: str, media_root: Path
     leftovers = [p.name for p in show.iterdir() if p.name not in names]
     # A remux killed mid-write may leave its temp file (removed at server start by the runtime);
     # the originals above are intact either way.
-    assert all(name.startswith(".") or ".arrtheaudio" in name or "tmp" in name for name in leftovers), leftovers
+    assert all(name.startswith(".") or ".arrtheaudio" in name or "tmp" in name for name in leftovers), (
+        leftovers
+    )
     await asyncio.sleep(0)

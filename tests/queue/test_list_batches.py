@@ -23,10 +23,16 @@ async def batches(storage_url: str) -> AsyncIterator[tuple[QueueStorage, dict[st
     made: dict[str, BatchStatus] = {}
     for n, files in enumerate([2, 0, 1, 3, 0, 1]):
         batch_id = f"batch-{n}"
-        jobs = [NewJob(path=f"/m/{n}/{i}.mkv", container=None, priority=Priority.NORMAL, source=Source.MANUAL)
-                for i in range(files)]
-        await storage.enqueue(jobs, max_active=None, batch=(batch_id, BatchRequest(path=f"/m/{n}"), files),
-                              now=start + timedelta(minutes=n))
+        jobs = [
+            NewJob(path=f"/m/{n}/{i}.mkv", container=None, priority=Priority.NORMAL, source=Source.MANUAL)
+            for i in range(files)
+        ]
+        await storage.enqueue(
+            jobs,
+            max_active=None,
+            batch=(batch_id, BatchRequest(path=f"/m/{n}"), files),
+            now=start + timedelta(minutes=n),
+        )
         made[batch_id] = BatchStatus.RUNNING if files else BatchStatus.COMPLETED
     await storage.cancel_batch("batch-3")
     made["batch-3"] = BatchStatus.CANCELLED
@@ -67,11 +73,15 @@ async def test_the_manager_passes_the_filter(manager_factory: Any, batches: Any)
 async def test_the_status_filter_searches_its_index(batches: Any) -> None:
     storage, _ = batches
     statement = storage.list_batches_query(status=BatchStatus.RUNNING)
-    compiled = statement.compile(dialect=storage.engines.reader.dialect, compile_kwargs={"literal_binds": True})
+    compiled = statement.compile(
+        dialect=storage.engines.reader.dialect, compile_kwargs={"literal_binds": True}
+    )
     async with storage.engines.read() as conn:
         if storage.dialect == "sqlite":
             lines = [row[-1] for row in (await conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}")).all()]
-            assert any("ix_batches_status_created" in line and line.startswith("SEARCH") for line in lines), lines
+            assert any("ix_batches_status_created" in line and line.startswith("SEARCH") for line in lines), (
+                lines
+            )
             assert not any("TEMP B-TREE" in line for line in lines), lines
         else:
             # A six-row table is read whole by PostgreSQL whatever the indexes: show that the

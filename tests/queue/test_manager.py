@@ -28,8 +28,9 @@ HINTS = MediaHints(kind="series", title="Show", original_language="Japanese", tv
 
 
 async def webhook(manager: Any, files: list[Path]) -> tuple[Any, list[Any]]:
-    return await manager.enqueue_webhook(source=Source.SONARR, event_type="Download", title="Show",
-                                         hints=HINTS, files=files)
+    return await manager.enqueue_webhook(
+        source=Source.SONARR, event_type="Download", title="Show", hints=HINTS, files=files
+    )
 
 
 async def test_webhook_jobs_run_and_finish(manager_factory: Any, media_root: Path) -> None:
@@ -73,7 +74,10 @@ async def test_dedup_links_to_the_active_job(manager_factory: Any, media_root: P
     await wait_for(lambda: pipeline.running)  # a is running, b queued
     _, second = await webhook(manager, [b, a, b])
     assert [(e.job_id, e.deduplicated) for e in second] == [
-        (first[1].job_id, True), (first[0].job_id, True), (first[1].job_id, True)]
+        (first[1].job_id, True),
+        (first[0].job_id, True),
+        (first[1].job_id, True),
+    ]
     pipeline.gate.set()
     await wait_terminal(manager, [e.job_id for e in first])
     _jobs, total = await manager.list_jobs(JobFilter(limit=10))
@@ -119,7 +123,9 @@ async def test_cancel_queued_and_running_jobs(manager_factory: Any, media_root: 
     assert "b.mkv" not in pipeline.calls
 
 
-async def test_retry_at_low_priority_then_fail_with_last_reason(manager_factory: Any, media_root: Path) -> None:
+async def test_retry_at_low_priority_then_fail_with_last_reason(
+    manager_factory: Any, media_root: Path
+) -> None:
     pipeline = FakePipeline()
     manager = await manager_factory(pipeline, worker_count=1, retry_attempts=2)
     bad = touch(media_root, "bad.mkv")

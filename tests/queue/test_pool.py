@@ -15,8 +15,9 @@ from tests.queue.conftest import FakePipeline, touch, wait_for, wait_terminal
 
 
 async def webhook(manager: Any, files: list[Path]) -> list[str]:
-    _, enqueued = await manager.enqueue_webhook(source=Source.RADARR, event_type="Download", title=None,
-                                                hints=MediaHints(kind="movie"), files=files)
+    _, enqueued = await manager.enqueue_webhook(
+        source=Source.RADARR, event_type="Download", title=None, hints=MediaHints(kind="movie"), files=files
+    )
     return [e.job_id for e in enqueued]
 
 
@@ -40,7 +41,9 @@ async def test_mp4_limit_does_not_block_mkv_jobs_behind_it(manager_factory: Any,
     assert pipeline.max_mp4_seen == 1
 
 
-async def test_waiting_for_space_is_rechecked_until_there_is_room(manager_factory: Any, media_root: Path) -> None:
+async def test_waiting_for_space_is_rechecked_until_there_is_room(
+    manager_factory: Any, media_root: Path
+) -> None:
     free = {"bytes": 1500}
     probed: list[Path] = []
 
@@ -74,8 +77,9 @@ async def test_waiting_for_space_is_rechecked_until_there_is_room(manager_factor
     assert done.status == JobStatus.COMPLETED and done.attempts == 1
 
 
-async def test_graceful_shutdown_hands_running_jobs_back(manager_factory: Any, media_root: Path,
-                                                         storage_url: str) -> None:
+async def test_graceful_shutdown_hands_running_jobs_back(
+    manager_factory: Any, media_root: Path, storage_url: str
+) -> None:
     pipeline = FakePipeline(gate=asyncio.Event())
     first = await manager_factory(pipeline, worker_count=2, instance_id="inst-1")
     ids = await webhook(first, [touch(media_root, f"{n}.mkv") for n in range(3)])
@@ -93,7 +97,9 @@ async def test_graceful_shutdown_hands_running_jobs_back(manager_factory: Any, m
     assert sorted(second_pipeline.calls) == ["0.mkv", "1.mkv", "2.mkv"]
 
 
-async def test_graceful_shutdown_lets_jobs_finish_within_grace(manager_factory: Any, media_root: Path) -> None:
+async def test_graceful_shutdown_lets_jobs_finish_within_grace(
+    manager_factory: Any, media_root: Path
+) -> None:
     pipeline = FakePipeline(gate=asyncio.Event())
     manager = await manager_factory(pipeline, worker_count=1)
     (job_id,) = await webhook(manager, [touch(media_root, "a.mkv")])
@@ -123,7 +129,9 @@ async def test_every_state_change_is_published(manager_factory: Any, media_root:
 
 @pytest.mark.postgres
 @pytest.mark.parametrize("storage_url", ["postgres"], indirect=True)
-async def test_two_instances_share_one_postgres_queue(manager_factory: Any, media_root: Path, pg_url: str) -> None:
+async def test_two_instances_share_one_postgres_queue(
+    manager_factory: Any, media_root: Path, pg_url: str
+) -> None:
     one, two = FakePipeline(), FakePipeline()
     a = await manager_factory(one, url=pg_url, worker_count=4, instance_id="inst-a")
     b = await manager_factory(two, url=pg_url, worker_count=4, instance_id="inst-b")
@@ -144,8 +152,9 @@ async def test_two_instances_share_one_postgres_queue(manager_factory: Any, medi
 
 @pytest.mark.postgres
 @pytest.mark.parametrize("storage_url", ["postgres"], indirect=True)
-async def test_cancel_reaches_a_job_running_on_another_instance(manager_factory: Any, media_root: Path,
-                                                                 pg_url: str) -> None:
+async def test_cancel_reaches_a_job_running_on_another_instance(
+    manager_factory: Any, media_root: Path, pg_url: str
+) -> None:
     pipeline = FakePipeline(gate=asyncio.Event())
     a = await manager_factory(pipeline, url=pg_url, worker_count=1, instance_id="inst-a")
     b = await manager_factory(FakePipeline(), url=pg_url, worker_count=0, instance_id="inst-b")

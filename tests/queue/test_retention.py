@@ -21,21 +21,29 @@ async def age(manager: Any, job_ids: list[str], days: float) -> None:
     """Pretend these jobs (and their batches/webhooks) finished ``days`` ago."""
     then = utcnow() - timedelta(days=days)
     async with manager.storage.engines.write() as conn:
-        await conn.execute(update(JOBS).where(JOBS.c.job_id.in_(job_ids)).values(completed_at=then, created_at=then))
+        await conn.execute(
+            update(JOBS).where(JOBS.c.job_id.in_(job_ids)).values(completed_at=then, created_at=then)
+        )
         await conn.execute(update(BATCHES).values(created_at=then))
         await conn.execute(update(WEBHOOKS).values(created_at=then))
 
 
 async def test_retention_keeps_lifetime_stats(manager_factory: Any, media_root: Path) -> None:
     pipeline = FakePipeline()
-    manager = await manager_factory(pipeline, worker_count=2, retry_attempts=0, job_history_days=30,
-                                    failed_job_days=90)
+    manager = await manager_factory(
+        pipeline, worker_count=2, retry_attempts=0, job_history_days=30, failed_job_days=90
+    )
     for n in range(4):
         touch(media_root / "lib", f"{n}.mkv")
     pipeline.results["3.mkv"] = lambda p: failed(p)
     batch = await manager.start_batch(BatchRequest(path=str(media_root / "lib")))
-    _, _hooked = await manager.enqueue_webhook(source=Source.SONARR, event_type="Download", title="T",
-                                              hints=MediaHints(), files=[touch(media_root, "hook.mkv")])
+    _, _hooked = await manager.enqueue_webhook(
+        source=Source.SONARR,
+        event_type="Download",
+        title="T",
+        hints=MediaHints(),
+        files=[touch(media_root, "hook.mkv")],
+    )
     all_ids = [job.job_id for job in (await manager.list_jobs(JobFilter(limit=100)))[0]]
     await wait_terminal(manager, all_ids)
     before = await manager.stats()
@@ -63,9 +71,13 @@ async def test_on_demand_cleanup_by_age_and_status(manager_factory: Any, media_r
     pipeline = FakePipeline()
     manager = await manager_factory(pipeline, worker_count=1, retry_attempts=0)
     pipeline.results["bad.mkv"] = lambda p: failed(p)
-    _, enqueued = await manager.enqueue_webhook(source=Source.MANUAL, event_type="Test", title=None,
-                                                hints=MediaHints(),
-                                                files=[touch(media_root, "ok.mkv"), touch(media_root, "bad.mkv")])
+    _, enqueued = await manager.enqueue_webhook(
+        source=Source.MANUAL,
+        event_type="Test",
+        title=None,
+        hints=MediaHints(),
+        files=[touch(media_root, "ok.mkv"), touch(media_root, "bad.mkv")],
+    )
     ids = [e.job_id for e in enqueued]
     await wait_terminal(manager, ids)
     assert (await manager.cleanup(older_than_days=1)).jobs_removed == 0  # too young

@@ -59,11 +59,27 @@ class Sizes:
 
 
 SIZES = (
-    Sizes(crash_files=1000, crash_kills=20, multi_jobs=10_000, multi_instances=3, flood_webhooks=10_000,
-          flood_files=1000, fuzz_examples=2000, db_files=300)
-    if FULL else
-    Sizes(crash_files=240, crash_kills=8, multi_jobs=2000, multi_instances=3, flood_webhooks=1000,
-          flood_files=250, fuzz_examples=400, db_files=120)
+    Sizes(
+        crash_files=1000,
+        crash_kills=20,
+        multi_jobs=10_000,
+        multi_instances=3,
+        flood_webhooks=10_000,
+        flood_files=1000,
+        fuzz_examples=2000,
+        db_files=300,
+    )
+    if FULL
+    else Sizes(
+        crash_files=240,
+        crash_kills=8,
+        multi_jobs=2000,
+        multi_instances=3,
+        flood_webhooks=1000,
+        flood_files=250,
+        fuzz_examples=400,
+        db_files=120,
+    )
 )
 
 # Every generated file has a Japanese track; the server prefers Japanese, so afterwards the
@@ -99,8 +115,15 @@ def build_templates(directory: Path, *, video: bool = False, duration: float = 1
     return made
 
 
-def populate(root: Path, templates: Sequence[Path], count: int, *, seed: int = 7, folders: int = 12,
-             only: Callable[[Path], bool] | None = None) -> list[Path]:
+def populate(
+    root: Path,
+    templates: Sequence[Path],
+    count: int,
+    *,
+    seed: int = 7,
+    folders: int = 12,
+    only: Callable[[Path], bool] | None = None,
+) -> list[Path]:
     """``count`` real media files under ``root`` (copies of the templates, spread over folders)."""
     rng = random.Random(seed)
     choices = [t for t in templates if only is None or only(t)]
@@ -114,7 +137,9 @@ def populate(root: Path, templates: Sequence[Path], count: int, *, seed: int = 7
     return paths
 
 
-def media_problems(paths: Iterable[Path], *, expected: str = EXPECTED_LANGUAGE, threads: int = 4) -> dict[str, str]:
+def media_problems(
+    paths: Iterable[Path], *, expected: str = EXPECTED_LANGUAGE, threads: int = 4
+) -> dict[str, str]:
     """Read every file back with mkvmerge -J / ffprobe; returns {path: problem} for bad ones."""
 
     def check(path: Path) -> tuple[str, str | None]:
@@ -161,6 +186,7 @@ def fingerprint(path: Path) -> tuple[bytes, int, int]:
 
 # --- settings ----------------------------------------------------------------------------
 
+
 def server_settings(media_root: Path, *, storage_url: str | None = None, **processing: Any) -> dict[str, Any]:
     """A config for a server process: fast leases and retries so scenarios take seconds."""
     values = {
@@ -206,24 +232,29 @@ class Api:
         self.channel.close()
 
     def start_batch(self, path: Path, *, dry_run: bool = False) -> str:
-        reply = self.batches.StartBatch(batch_service_pb2.StartBatchRequest(path=str(path), dry_run=dry_run),
-                                        metadata=AUTH, timeout=120)
+        reply = self.batches.StartBatch(
+            batch_service_pb2.StartBatchRequest(path=str(path), dry_run=dry_run), metadata=AUTH, timeout=120
+        )
         return reply.batch_id
 
     def batch(self, batch_id: str) -> Any:
-        return self.batches.GetBatch(batch_service_pb2.GetBatchRequest(batch_id=batch_id, limit=1),
-                                     metadata=AUTH, timeout=30).batch
+        return self.batches.GetBatch(
+            batch_service_pb2.GetBatchRequest(batch_id=batch_id, limit=1), metadata=AUTH, timeout=30
+        ).batch
 
     def job(self, job_id: str) -> common_pb2.Job:
         return self.jobs.GetJob(job_service_pb2.GetJobRequest(job_id=job_id), metadata=AUTH, timeout=30).job
 
     def sonarr(self, body: bytes, *, timeout: float = 60) -> webhook_service_pb2.SonarrWebhookResponse:
         request = webhook_service_pb2.SonarrWebhookRequest(
-            body=httpbody_pb2.HttpBody(content_type="application/json", data=body), token=SERVER_TARGET_KEY)
+            body=httpbody_pb2.HttpBody(content_type="application/json", data=body), token=SERVER_TARGET_KEY
+        )
         return self.webhooks.SonarrWebhook(request, timeout=timeout)
 
 
-def wait_for(predicate: Callable[[], Any], *, timeout: float, interval: float = 0.2, what: str = "condition") -> Any:
+def wait_for(
+    predicate: Callable[[], Any], *, timeout: float, interval: float = 0.2, what: str = "condition"
+) -> Any:
     deadline = time.monotonic() + timeout
     last_error: Exception | None = None
     while time.monotonic() < deadline:
@@ -234,21 +265,44 @@ def wait_for(predicate: Callable[[], Any], *, timeout: float, interval: float = 
         except Exception as exc:  # noqa: BLE001 - e.g. a server still starting
             last_error = exc
         time.sleep(interval)
-    raise TimeoutError(f"timed out after {timeout}s waiting for {what}" + (f": {last_error!r}" if last_error else ""))
+    raise TimeoutError(
+        f"timed out after {timeout}s waiting for {what}" + (f": {last_error!r}" if last_error else "")
+    )
 
 
 # --- the database, read directly ----------------------------------------------------------
 
-JOB_COLUMNS = ("job_id", "file_path", "status", "attempts", "result", "reason_code", "reason", "batch_id",
-               "webhook_id", "worker_id", "lease_owner", "lease_expires_at", "started_at", "completed_at",
-               "track_changed", "language", "dry_run")
+JOB_COLUMNS = (
+    "job_id",
+    "file_path",
+    "status",
+    "attempts",
+    "result",
+    "reason_code",
+    "reason",
+    "batch_id",
+    "webhook_id",
+    "worker_id",
+    "lease_owner",
+    "lease_expires_at",
+    "started_at",
+    "completed_at",
+    "track_changed",
+    "language",
+    "dry_run",
+)
 
 
 class Database:
     """Read the queue's tables without the server (SQLite file or PostgreSQL via psql)."""
 
-    def __init__(self, *, sqlite_path: Path | None = None, postgres: PostgresServer | None = None,
-                 database: str | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        sqlite_path: Path | None = None,
+        postgres: PostgresServer | None = None,
+        database: str | None = None,
+    ) -> None:
         self.sqlite_path = sqlite_path
         self.postgres = postgres
         self.database = database
@@ -276,7 +330,10 @@ class Database:
         return self.query(f"SELECT {', '.join(JOB_COLUMNS)} FROM jobs WHERE {where}")
 
     def status_counts(self) -> dict[str, int]:
-        return {r["status"]: int(r["n"]) for r in self.query("SELECT status, COUNT(*) AS n FROM jobs GROUP BY status")}
+        return {
+            r["status"]: int(r["n"])
+            for r in self.query("SELECT status, COUNT(*) AS n FROM jobs GROUP BY status")
+        }
 
     def lifetime_total(self) -> int:
         rows = self.query("SELECT COALESCE(SUM(total), 0) AS n FROM lifetime_stats")
@@ -308,5 +365,7 @@ def prepend_path(env: dict[str, str], directory: Path) -> dict[str, str]:
 
 def pids_of_children(pid: int) -> list[int]:
     """Direct children of ``pid`` (tools a server started)."""
-    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True, check=False)
+    out = subprocess.run(
+        ["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True, check=False
+    )
     return [int(p) for p in out.stdout.split()]

@@ -37,12 +37,18 @@ class Scenario:
 
 SCENARIOS: tuple[Scenario, ...] = (
     Scenario("crash-loop", "Crash loop: kill -9 during a batch, SQLite and PostgreSQL", "test_crash_loop.py"),
-    Scenario("kill-mid-remux", "Kill mid-MP4-remux: SIGKILL to the server, and to ffmpeg", "test_kill_mid_remux.py"),
+    Scenario(
+        "kill-mid-remux", "Kill mid-MP4-remux: SIGKILL to the server, and to ffmpeg", "test_kill_mid_remux.py"
+    ),
     Scenario("multi-instance", "Several instances on one PostgreSQL", "test_multi_instance.py"),
     Scenario("disk-full", "Disk full / no space on a real tmpfs", "test_disk_full.py"),
-    Scenario("database-trouble", "Database trouble: PostgreSQL restart, SQLite locked", "test_database_trouble.py"),
+    Scenario(
+        "database-trouble", "Database trouble: PostgreSQL restart, SQLite locked", "test_database_trouble.py"
+    ),
     Scenario("hostile-input", "Hostile input through Envoy", "test_hostile_input.py"),
-    Scenario("load-with-faults", "Load with faults: webhook flood while tools fail or hang", "test_load_faults.py"),
+    Scenario(
+        "load-with-faults", "Load with faults: webhook flood while tools fail or hang", "test_load_faults.py"
+    ),
 )
 SCENARIO_IDS = {s.id for s in SCENARIOS}
 
@@ -90,20 +96,28 @@ _SKIP_KEYS = {"scenario", "variant", "outcome", "scale", "ci", "host", "finished
 
 def table(path: Path = RESULTS_FILE) -> str:
     order = {s.id: n for n, s in enumerate(SCENARIOS)}
-    rows = sorted(latest(path).values(), key=lambda e: (order.get(e["scenario"], 99), e["variant"], e["scale"]))
-    lines = ["| Scenario | Variant | Scale | Outcome | Seconds | Measured | Finished (UTC) |",
-             "|---|---|---|---|---|---|---|"]
+    rows = sorted(
+        latest(path).values(), key=lambda e: (order.get(e["scenario"], 99), e["variant"], e["scale"])
+    )
+    lines = [
+        "| Scenario | Variant | Scale | Outcome | Seconds | Measured | Finished (UTC) |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for e in rows:
         measured = ", ".join(f"{k}={v}" for k, v in e.items() if k not in _SKIP_KEYS)
-        lines.append(f"| {e['scenario']} | {e['variant'] or '-'} | {e['scale']} | {e['outcome']} | "
-                     f"{e.get('seconds', '')} | {measured} | {e['finished_at']} |")
+        lines.append(
+            f"| {e['scenario']} | {e['variant'] or '-'} | {e['scale']} | {e['outcome']} | "
+            f"{e.get('seconds', '')} | {measured} | {e['finished_at']} |"
+        )
     return "\n".join(lines)
 
 
 def write_table(doc: Path = DOC, path: Path = RESULTS_FILE) -> None:
     text = doc.read_text(encoding="utf-8")
     start, end = text.index(TABLE_BEGIN), text.index(TABLE_END)
-    doc.write_text(text[: start + len(TABLE_BEGIN)] + "\n" + table(path) + "\n" + text[end:], encoding="utf-8")
+    doc.write_text(
+        text[: start + len(TABLE_BEGIN)] + "\n" + table(path) + "\n" + text[end:], encoding="utf-8"
+    )
 
 
 def main() -> None:

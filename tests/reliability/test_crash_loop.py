@@ -89,7 +89,13 @@ def test_crash_loop(backend: Backend, templates: list[Path], tmp_path: Path) -> 
     assert batch.status == batch_pb2.BATCH_STATUS_COMPLETED
     assert batch.progress.total == len(files)
     assert batch.progress.completed == len(files)
-    assert batch.progress.failed == batch.progress.cancelled == batch.progress.queued == batch.progress.running == 0
+    assert (
+        batch.progress.failed
+        == batch.progress.cancelled
+        == batch.progress.queued
+        == batch.progress.running
+        == 0
+    )
     assert batch.results.success + batch.results.skipped == len(files)
     assert batch.results.track_changes == sum(1 for j in jobs if j["track_changed"])
 
@@ -100,7 +106,14 @@ def test_crash_loop(backend: Backend, templates: list[Path], tmp_path: Path) -> 
     busy_kills = sum(1 for n in running_at_kill if n)
     assert busy_kills >= kills // 2, running_at_kill
 
-    record("crash-loop", variant=backend.name, files=len(files), kills=kills, kills_with_jobs_running=busy_kills,
-           interrupted_attempts=sum(int(j["attempts"]) - 1 for j in jobs),
-           changed=sum(1 for j in jobs if j["track_changed"]), media_checked=len(files),
-           seconds=round(time.monotonic() - started, 1))
+    record(
+        "crash-loop",
+        variant=backend.name,
+        files=len(files),
+        kills=kills,
+        kills_with_jobs_running=busy_kills,
+        interrupted_attempts=sum(int(j["attempts"]) - 1 for j in jobs),
+        changed=sum(1 for j in jobs if j["track_changed"]),
+        media_checked=len(files),
+        seconds=round(time.monotonic() - started, 1),
+    )

@@ -58,7 +58,8 @@ def _check_all_completed(db: Database, files: list[Path], root: Path) -> list[di
 
 @pytest.mark.postgres
 def test_postgres_restart_and_crash_while_workers_run(
-        tmp_path: Path, templates: list[Path], postgres_server: PostgresServer, pg_url: str) -> None:
+    tmp_path: Path, templates: list[Path], postgres_server: PostgresServer, pg_url: str
+) -> None:
     started = time.monotonic()
     root = tmp_path / "media"
     files = populate(root, templates, SIZES.db_files)
@@ -82,7 +83,9 @@ def test_postgres_restart_and_crash_while_workers_run(
                 time.sleep(1.0)  # the database stays away for a moment
                 postgres_server.start()
             outages.append({"how": how, "done_before": before, "seconds": round(time.monotonic() - t0, 2)})
-            assert server.process is not None and server.process.poll() is None, "the server died with its database"
+            assert server.process is not None and server.process.poll() is None, (
+                "the server died with its database"
+            )
         wait_for(lambda: _done(db) == len(files), timeout=300, interval=0.5, what="every job to end")
         wait_for(lambda: server.serving(timeout=2), timeout=30, what="the server to report SERVING again")
         assert server.process.poll() is None
@@ -91,10 +94,15 @@ def test_postgres_restart_and_crash_while_workers_run(
         server.stop()
     jobs = _check_all_completed(db, files, root)
     log = server.log_text()
-    record("database-trouble", variant="postgresql-restart+kill", files=len(files), outages=outages,
-           retried_attempts=sum(int(j["attempts"]) - 1 for j in jobs),
-           storage_errors_survived=len(re.findall(r'"event": "queue\.[a-z_]*failed"', log)),
-           seconds=round(time.monotonic() - started, 1))
+    record(
+        "database-trouble",
+        variant="postgresql-restart+kill",
+        files=len(files),
+        outages=outages,
+        retried_attempts=sum(int(j["attempts"]) - 1 for j in jobs),
+        storage_errors_survived=len(re.findall(r'"event": "queue\.[a-z_]*failed"', log)),
+        seconds=round(time.monotonic() - started, 1),
+    )
 
 
 LOCKER = """
@@ -122,16 +130,21 @@ def test_sqlite_locked_by_another_process(tmp_path: Path, templates: list[Path])
     try:
         api.start_batch(root, dry_run=False)
         wait_for(lambda: _done(db) >= 5, timeout=120, what="the first jobs to end")
-        locker = subprocess.Popen([sys.executable, "-c", LOCKER, str(db.sqlite_path), str(hold)],
-                                  stdout=subprocess.PIPE, text=True)
+        locker = subprocess.Popen(
+            [sys.executable, "-c", LOCKER, str(db.sqlite_path), str(hold)], stdout=subprocess.PIPE, text=True
+        )
         assert locker.stdout is not None and locker.stdout.readline().strip() == "locked"
         locked_at = time.monotonic()
         time.sleep(0.5)  # a job that was mid-write when the lock came may still land
         during = _done(db)
         # A webhook during the lock: its write waits for the lock instead of failing.
         with ThreadPoolExecutor(max_workers=1) as pool:
-            answer = pool.submit(lambda: (api.sonarr(sonarr_payload_with_paths([str(extra)]), timeout=60),
-                                          time.monotonic() - locked_at))
+            answer = pool.submit(
+                lambda: (
+                    api.sonarr(sonarr_payload_with_paths([str(extra)]), timeout=60),
+                    time.monotonic() - locked_at,
+                )
+            )
             time.sleep(max(0.0, hold - 1.0 - (time.monotonic() - locked_at)))
             still_during = _done(db)
             webhook_pending = not answer.done()
@@ -146,5 +159,11 @@ def test_sqlite_locked_by_another_process(tmp_path: Path, templates: list[Path])
         api.close()
         server.stop()
     _check_all_completed(db, [*files, extra], root)
-    record("database-trouble", variant="sqlite-locked", files=len(files) + 1, lock_seconds=hold,
-           webhook_answered_after_s=round(answered_after, 2), seconds=round(time.monotonic() - started, 1))
+    record(
+        "database-trouble",
+        variant="sqlite-locked",
+        files=len(files) + 1,
+        lock_seconds=hold,
+        webhook_answered_after_s=round(answered_after, 2),
+        seconds=round(time.monotonic() - started, 1),
+    )

@@ -51,8 +51,12 @@ def _ci() -> bool:
 def small_fs(tmp_path: Path) -> Iterator[Path]:
     mount_point = tmp_path / "media"
     mount_point.mkdir()
-    result = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={TMPFS_SIZE},mode=0755", "tmpfs", str(mount_point)],
-                            capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={TMPFS_SIZE},mode=0755", "tmpfs", str(mount_point)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if result.returncode != 0:
         reason = f"cannot mount a tmpfs here: {result.stderr.strip() or result.returncode}"
         if _ci():
@@ -86,8 +90,11 @@ def _fill(path: Path, *, leave: int = 0) -> int:
 
 
 def _movie(root: Path) -> Path:
-    return make_mp4(root / "Movie (2021)" / "Movie (2021).mp4",
-                    tracks=[AudioSpec("eng", default=True), AudioSpec("jpn")], duration=6.0)
+    return make_mp4(
+        root / "Movie (2021)" / "Movie (2021).mp4",
+        tracks=[AudioSpec("eng", default=True), AudioSpec("jpn")],
+        duration=6.0,
+    )
 
 
 def test_not_enough_room_waits_for_space_then_proceeds(small_fs: Path, tmp_path: Path) -> None:
@@ -103,8 +110,11 @@ def test_not_enough_room_waits_for_space_then_proceeds(small_fs: Path, tmp_path:
     api = Api(server.target)
     try:
         api.start_batch(movie.parent)
-        job = wait_for(lambda: (j := db.jobs()) and j[0]["status"] == "waiting_for_space" and j[0], timeout=30,
-                       what="the job to wait for space")
+        job = wait_for(
+            lambda: (j := db.jobs()) and j[0]["status"] == "waiting_for_space" and j[0],
+            timeout=30,
+            what="the job to wait for space",
+        )
         assert job["reason_code"] == "insufficient_space", job
         time.sleep(2.0)  # several re-checks: still waiting, and waiting costs no attempts
         job = db.jobs()[0]
@@ -112,15 +122,23 @@ def test_not_enough_room_waits_for_space_then_proceeds(small_fs: Path, tmp_path:
         assert api.job(job["job_id"]).status != 0
         assert fingerprint(movie) == before and temp_files(small_fs) == []
         filler.unlink()
-        job = wait_for(lambda: (j := db.jobs()[0])["status"] == "completed" and j, timeout=30,
-                       what="the job to proceed once space was freed")
+        job = wait_for(
+            lambda: (j := db.jobs()[0])["status"] == "completed" and j,
+            timeout=30,
+            what="the job to proceed once space was freed",
+        )
     finally:
         api.close()
         server.stop()
     assert job["result"] == "success" and job["track_changed"] and int(job["attempts"]) == 1, job
     assert media_problems([movie]) == {} and temp_files(small_fs) == []
-    record("disk-full", variant="waiting-for-space", tmpfs_bytes=TMPFS_SIZE, file_bytes=size,
-           seconds=round(time.monotonic() - started, 1))
+    record(
+        "disk-full",
+        variant="waiting-for-space",
+        tmpfs_bytes=TMPFS_SIZE,
+        file_bytes=size,
+        seconds=round(time.monotonic() - started, 1),
+    )
 
 
 def test_disk_filling_up_mid_remux_keeps_the_original(small_fs: Path, tmp_path: Path) -> None:
@@ -132,8 +150,10 @@ def test_disk_filling_up_mid_remux_keeps_the_original(small_fs: Path, tmp_path: 
     (ctl / "slow").touch()
     bin_dir = tmp_path / "bin"
     write_script(bin_dir / "ffmpeg", SLOW_FFMPEG.format(ctl=ctl, real=tool_path("ffmpeg")))
-    server = make_server(tmp_path, server_settings(small_fs, worker_count=1, space_recheck_seconds=0.3,
-                                                   retry_delay_seconds=0.3))
+    server = make_server(
+        tmp_path,
+        server_settings(small_fs, worker_count=1, space_recheck_seconds=0.3, retry_delay_seconds=0.3),
+    )
     server.env = prepend_path(server.env, bin_dir)
     db = Database(sqlite_path=server.config_path.parent / "arrtheaudio.db")
     filler = small_fs / "filler.bin"
@@ -141,11 +161,18 @@ def test_disk_filling_up_mid_remux_keeps_the_original(small_fs: Path, tmp_path: 
     api = Api(server.target)
     try:
         api.start_batch(movie.parent)
-        wait_for(lambda: any(p.stat().st_size > 0 for p in temp_files(small_fs)), timeout=30, interval=0.05,
-                 what="the remux to start writing")
+        wait_for(
+            lambda: any(p.stat().st_size > 0 for p in temp_files(small_fs)),
+            timeout=30,
+            interval=0.05,
+            what="the remux to start writing",
+        )
         filled = _fill(filler)  # to the last byte, while ffmpeg still writes
-        job = wait_for(lambda: (j := db.jobs()[0])["status"] in ("queued", "waiting_for_space") and j, timeout=30,
-                       what="the failed remux to be scheduled again")
+        job = wait_for(
+            lambda: (j := db.jobs()[0])["status"] in ("queued", "waiting_for_space") and j,
+            timeout=30,
+            what="the failed remux to be scheduled again",
+        )
         assert int(job["attempts"]) in (0, 1), job
         # ffmpeg 5.1 may even exit 0 on ENOSPC: the verification of the temp file catches that.
         first_reason = job["reason"]
@@ -153,12 +180,21 @@ def test_disk_filling_up_mid_remux_keeps_the_original(small_fs: Path, tmp_path: 
         assert temp_files(small_fs) == [], "the temp file of the failed remux was left on the full disk"
         filler.unlink()
         (ctl / "slow").unlink()
-        job = wait_for(lambda: (j := db.jobs()[0])["status"] == "completed" and j, timeout=30,
-                       what="the job to complete after space was freed")
+        job = wait_for(
+            lambda: (j := db.jobs()[0])["status"] == "completed" and j,
+            timeout=30,
+            what="the job to complete after space was freed",
+        )
     finally:
         api.close()
         server.stop()
     assert job["result"] == "success" and job["track_changed"], job
     assert media_problems([movie]) == {} and temp_files(small_fs) == []
-    record("disk-full", variant="enospc-mid-remux", tmpfs_bytes=TMPFS_SIZE, filler_bytes=filled,
-           first_failure=(first_reason or "")[:80], seconds=round(time.monotonic() - started, 1))
+    record(
+        "disk-full",
+        variant="enospc-mid-remux",
+        tmpfs_bytes=TMPFS_SIZE,
+        filler_bytes=filled,
+        first_failure=(first_reason or "")[:80],
+        seconds=round(time.monotonic() - started, 1),
+    )

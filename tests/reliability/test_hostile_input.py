@@ -40,8 +40,17 @@ pytestmark = [pytest.mark.slow, pytest.mark.envoy, pytest.mark.timeout(900)]
 
 IN_ACCESS, IN_MODIFY, IN_ATTRIB, IN_CLOSE_WRITE, IN_OPEN = 0x1, 0x2, 0x4, 0x8, 0x20
 IN_MOVED_FROM, IN_MOVED_TO, IN_CREATE, IN_DELETE = 0x40, 0x80, 0x100, 0x200
-WATCH_MASK = IN_ACCESS | IN_MODIFY | IN_ATTRIB | IN_CLOSE_WRITE | IN_OPEN | IN_MOVED_FROM | IN_MOVED_TO \
-    | IN_CREATE | IN_DELETE
+WATCH_MASK = (
+    IN_ACCESS
+    | IN_MODIFY
+    | IN_ATTRIB
+    | IN_CLOSE_WRITE
+    | IN_OPEN
+    | IN_MOVED_FROM
+    | IN_MOVED_TO
+    | IN_CREATE
+    | IN_DELETE
+)
 
 
 class Inotify:
@@ -65,7 +74,7 @@ class Inotify:
             offset = 0
             while offset < len(data):
                 _wd, mask, _cookie, length = struct.unpack_from("iIII", data, offset)
-                name = data[offset + 16: offset + 16 + length].rstrip(b"\0").decode(errors="replace")
+                name = data[offset + 16 : offset + 16 + length].rstrip(b"\0").decode(errors="replace")
                 found.append((mask, name))
                 offset += 16 + length
 
@@ -85,14 +94,25 @@ class Target:
     requests: int = 0
 
     def state(self) -> tuple[int, int, int]:
-        row = self.db.query("SELECT (SELECT COUNT(*) FROM jobs) AS j, (SELECT COUNT(*) FROM webhooks) AS w, "
-                            "(SELECT COUNT(*) FROM batches) AS b")[0]
+        row = self.db.query(
+            "SELECT (SELECT COUNT(*) FROM jobs) AS j, (SELECT COUNT(*) FROM webhooks) AS w, "
+            "(SELECT COUNT(*) FROM batches) AS b"
+        )[0]
         return int(row["j"]), int(row["w"]), int(row["b"])
 
-    def send(self, method: str, path: str, *, body: bytes | None = None, headers: dict[str, str] | None = None,
-             params: dict[str, str] | None = None) -> httpx.Response:
+    def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: bytes | None = None,
+        headers: dict[str, str] | None = None,
+        params: dict[str, str] | None = None,
+    ) -> httpx.Response:
         before = self.state()
-        reply = self.http.request(method, self.base_url + path, content=body, headers=headers or {}, params=params)
+        reply = self.http.request(
+            method, self.base_url + path, content=body, headers=headers or {}, params=params
+        )
         self.requests += 1
         self.statuses[reply.status_code] += 1
         assert reply.status_code < 500, f"{method} {path[:200]!r} -> {reply.status_code}: {reply.text[:500]}"
@@ -106,7 +126,9 @@ class Target:
         root = os.path.realpath(self.root)
         for job in self.db.jobs():
             real = os.path.realpath(job["file_path"])
-            assert os.path.commonpath([real, root]) == root, f"queued a file outside the root: {job['file_path']}"
+            assert os.path.commonpath([real, root]) == root, (
+                f"queued a file outside the root: {job['file_path']}"
+            )
 
 
 @pytest.fixture(scope="module")
@@ -118,8 +140,11 @@ def target(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequ
     outside.mkdir()
     make_mkv(outside / "secret.mkv", tracks=[AudioSpec("eng", default=True), AudioSpec("jpn")], video=False)
     (outside / "passwd.txt").write_text("root:x:0:0\n")
-    make_mkv(root / "tv" / "Show" / "Show - S01E01.mkv", tracks=[AudioSpec("eng", default=True), AudioSpec("jpn")],
-             video=False)
+    make_mkv(
+        root / "tv" / "Show" / "Show - S01E01.mkv",
+        tracks=[AudioSpec("eng", default=True), AudioSpec("jpn")],
+        video=False,
+    )
     (root / "tv" / "Show" / "notes.txt").write_text("not media\n")
     (root / "tv" / "evil-link.mkv").symlink_to(outside / "secret.mkv")
     (root / "tv" / "evil-dir").symlink_to(outside, target_is_directory=True)
@@ -132,8 +157,14 @@ def target(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequ
     (outside / "passwd.txt").read_bytes()  # the watch must see a plain read, or its silence means nothing
     assert any(mask & IN_OPEN for mask, _ in watch.events()), "inotify does not report opens here"
     http = httpx.Client(timeout=60)
-    tgt = Target(server=server, base_url=envoy.base_url, root=root, outside=outside,
-                 db=Database(sqlite_path=server.config_path.parent / "arrtheaudio.db"), http=http)
+    tgt = Target(
+        server=server,
+        base_url=envoy.base_url,
+        root=root,
+        outside=outside,
+        db=Database(sqlite_path=server.config_path.parent / "arrtheaudio.db"),
+        http=http,
+    )
     started = time.monotonic()
     try:
         yield tgt
@@ -148,71 +179,121 @@ def target(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequ
     assert server.process is not None and server.process.returncode == 0, server.log_text()[-3000:]
     # The module's tests share this fixture: its record must say whether any of them failed.
     outcome = "pass" if request.session.testsfailed == failed_before else "fail"
-    record("hostile-input", outcome=outcome, requests=tgt.requests, examples_per_property=SIZES.fuzz_examples,
-           statuses=dict(sorted(tgt.statuses.items())), canaries=len(canaries), inotify_events=len(events),
-           seconds=round(time.monotonic() - started, 1))
+    record(
+        "hostile-input",
+        outcome=outcome,
+        requests=tgt.requests,
+        examples_per_property=SIZES.fuzz_examples,
+        statuses=dict(sorted(tgt.statuses.items())),
+        canaries=len(canaries),
+        inotify_events=len(events),
+        seconds=round(time.monotonic() - started, 1),
+    )
 
 
-FUZZ = settings(max_examples=SIZES.fuzz_examples, deadline=None, database=None,
-                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
-                                       HealthCheck.data_too_large])
+FUZZ = settings(
+    max_examples=SIZES.fuzz_examples,
+    deadline=None,
+    database=None,
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+    ],
+)
 
 json_scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=40)
-json_values = st.recursive(json_scalars, lambda inner: st.lists(inner, max_size=4)
-                           | st.dictionaries(st.text(max_size=12), inner, max_size=4), max_leaves=20)
+json_values = st.recursive(
+    json_scalars,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4),
+    max_leaves=20,
+)
 
 
 def hostile_paths(target_root: str, outside: str) -> st.SearchStrategy[Any]:
     inside = f"{target_root}/tv/Show/Show - S01E01.mkv"
-    fixed = st.sampled_from([
-        inside,
-        f"{target_root}/tv/Show/notes.txt",
-        f"{target_root}/tv/evil-link.mkv",
-        f"{target_root}/tv/evil-dir/secret.mkv",
-        f"{target_root}/tv/Show/../../../outside/secret.mkv",
-        f"{target_root}/../outside/secret.mkv",
-        f"{outside}/secret.mkv",
-        f"{outside}/passwd.txt",
-        "/etc/passwd",
-        "../../../../etc/shadow",
-        "secret.mkv",
-        "",
-        f"{target_root}/tv/Show/Show - S01E01.mkv\x00.txt",
-        f"{target_root}/tv/Show/\u202eevil.mkv",
-        f"{target_root}/tv/Show/" + "A" * 5000 + ".mkv",
-        "/tv/Show/Show - S01E01.mkv",
-        "\\\\server\\share\\x.mkv",
-        f"file://{outside}/secret.mkv",
-    ])
-    built = st.builds(lambda parts: "/".join(parts), st.lists(
-        st.sampled_from(["..", ".", "tv", "Show", "evil-dir", "evil-link.mkv", "secret.mkv", "", "\x00", "é",
-                         target_root.strip("/"), outside.strip("/")]), min_size=1, max_size=8))
-    wrong_types = st.integers() | st.lists(st.text(max_size=5), max_size=3) | st.dictionaries(
-        st.text(max_size=5), st.text(max_size=5), max_size=2) | st.none() | st.booleans()
+    fixed = st.sampled_from(
+        [
+            inside,
+            f"{target_root}/tv/Show/notes.txt",
+            f"{target_root}/tv/evil-link.mkv",
+            f"{target_root}/tv/evil-dir/secret.mkv",
+            f"{target_root}/tv/Show/../../../outside/secret.mkv",
+            f"{target_root}/../outside/secret.mkv",
+            f"{outside}/secret.mkv",
+            f"{outside}/passwd.txt",
+            "/etc/passwd",
+            "../../../../etc/shadow",
+            "secret.mkv",
+            "",
+            f"{target_root}/tv/Show/Show - S01E01.mkv\x00.txt",
+            f"{target_root}/tv/Show/\u202eevil.mkv",
+            f"{target_root}/tv/Show/" + "A" * 5000 + ".mkv",
+            "/tv/Show/Show - S01E01.mkv",
+            "\\\\server\\share\\x.mkv",
+            f"file://{outside}/secret.mkv",
+        ]
+    )
+    built = st.builds(
+        lambda parts: "/".join(parts),
+        st.lists(
+            st.sampled_from(
+                [
+                    "..",
+                    ".",
+                    "tv",
+                    "Show",
+                    "evil-dir",
+                    "evil-link.mkv",
+                    "secret.mkv",
+                    "",
+                    "\x00",
+                    "é",
+                    target_root.strip("/"),
+                    outside.strip("/"),
+                ]
+            ),
+            min_size=1,
+            max_size=8,
+        ),
+    )
+    wrong_types = (
+        st.integers()
+        | st.lists(st.text(max_size=5), max_size=3)
+        | st.dictionaries(st.text(max_size=5), st.text(max_size=5), max_size=2)
+        | st.none()
+        | st.booleans()
+    )
     return fixed | built | st.text(max_size=60) | wrong_types
 
 
 def credentials() -> st.SearchStrategy[tuple[dict[str, str], dict[str, str]]]:
     """(headers, query params): right, wrong, missing, malformed."""
     key = SERVER_TARGET_KEY
-    return st.sampled_from([
-        ({}, {"apikey": key}),
-        ({"X-Api-Key": key}, {}),
-        ({}, {"token": key}),
-        ({}, {}),
-        ({"X-Api-Key": key[:-1]}, {}),
-        ({"X-Api-Key": key + "x"}, {}),
-        ({}, {"apikey": ""}),
-        ({"Authorization": "Basic !!!notbase64"}, {}),
-        ({"Authorization": "Bearer " + key.upper()}, {}),
-        ({"Authorization": "Basic dXNlcjp3cm9uZw=="}, {}),
-        ({}, {"apikey": key[:8]}),
-    ])
+    return st.sampled_from(
+        [
+            ({}, {"apikey": key}),
+            ({"X-Api-Key": key}, {}),
+            ({}, {"token": key}),
+            ({}, {}),
+            ({"X-Api-Key": key[:-1]}, {}),
+            ({"X-Api-Key": key + "x"}, {}),
+            ({}, {"apikey": ""}),
+            ({"Authorization": "Basic !!!notbase64"}, {}),
+            ({"Authorization": "Bearer " + key.upper()}, {}),
+            ({"Authorization": "Basic dXNlcjp3cm9uZw=="}, {}),
+            ({}, {"apikey": key[:8]}),
+        ]
+    )
 
 
 def _sonarr(path: Any, event: Any) -> dict[str, Any]:
-    return {"eventType": event, "series": {"title": "Show", "originalLanguage": {"name": "Japanese"}},
-            "episodeFile": {"path": path, "relativePath": "x"}, "episodes": [{"episodeNumber": 1}]}
+    return {
+        "eventType": event,
+        "series": {"title": "Show", "originalLanguage": {"name": "Japanese"}},
+        "episodeFile": {"path": path, "relativePath": "x"},
+        "episodes": [{"episodeNumber": 1}],
+    }
 
 
 @FUZZ
@@ -224,20 +305,26 @@ def test_webhook_bodies_and_credentials(target: Target, data: st.DataObject) -> 
     if shape == "payload":
         path = data.draw(hostile_paths(root, outside))
         event = data.draw(st.sampled_from(["Download", "Test", "Rename", "Grab", "Download"]) | json_scalars)
-        body_obj: Any = _sonarr(path, event) if kind == "sonarr" else {
-            "eventType": event, "movie": {"title": "M"}, "movieFile": {"path": path}}
+        body_obj: Any = (
+            _sonarr(path, event)
+            if kind == "sonarr"
+            else {"eventType": event, "movie": {"title": "M"}, "movieFile": {"path": path}}
+        )
         body = json.dumps(body_obj).encode()
     elif shape == "files":
         paths = data.draw(st.lists(hostile_paths(root, outside), min_size=1, max_size=4))
-        body = json.dumps({"eventType": "Download", "series": {"title": "S"},
-                           "episodeFiles": [{"path": p} for p in paths]}).encode()
+        body = json.dumps(
+            {"eventType": "Download", "series": {"title": "S"}, "episodeFiles": [{"path": p} for p in paths]}
+        ).encode()
     elif shape == "json":
         body = json.dumps(data.draw(json_values)).encode()
     else:
         body = data.draw(st.binary(max_size=300))
     headers, params = data.draw(credentials())
-    headers = {"Content-Type": data.draw(st.sampled_from(["application/json", "text/plain", "x/garbage"])),
-               **headers}
+    headers = {
+        "Content-Type": data.draw(st.sampled_from(["application/json", "text/plain", "x/garbage"])),
+        **headers,
+    }
     target.send("POST", f"/webhook/{kind}", body=body, headers=headers, params=params)
 
 
@@ -246,12 +333,15 @@ def test_webhook_bodies_and_credentials(target: Target, data: st.DataObject) -> 
 def test_batch_bodies(target: Target, data: st.DataObject) -> None:
     root, outside = str(target.root), str(target.outside)
     body: dict[str, Any] = {"path": data.draw(hostile_paths(root, outside) | st.just(f"{root}/tv"))}
-    for name, strategy in (("recursive", st.booleans() | json_scalars), ("dry_run", st.just(True) | json_scalars),
-                           ("pattern", st.text(max_size=30) | st.sampled_from(["*.mkv", "[", "**/..", "\x00"])),
-                           ("exclude_patterns", st.lists(st.text(max_size=10), max_size=3) | json_scalars),
-                           ("min_size_mb", st.floats() | st.integers() | st.text(max_size=5)),
-                           ("priority", st.sampled_from(["PRIORITY_HIGH", "BOGUS", 7, -1])),
-                           ("unknown_field", json_scalars)):
+    for name, strategy in (
+        ("recursive", st.booleans() | json_scalars),
+        ("dry_run", st.just(True) | json_scalars),
+        ("pattern", st.text(max_size=30) | st.sampled_from(["*.mkv", "[", "**/..", "\x00"])),
+        ("exclude_patterns", st.lists(st.text(max_size=10), max_size=3) | json_scalars),
+        ("min_size_mb", st.floats() | st.integers() | st.text(max_size=5)),
+        ("priority", st.sampled_from(["PRIORITY_HIGH", "BOGUS", 7, -1])),
+        ("unknown_field", json_scalars),
+    ):
         if data.draw(st.booleans()):
             body[name] = data.draw(strategy)
     raw = json.dumps(body, allow_nan=True).encode()
@@ -260,23 +350,48 @@ def test_batch_bodies(target: Target, data: st.DataObject) -> None:
     if reply.status_code == 200:
         # Keep the queue from filling up with scans of the same tree: cancel what we started.
         batch_id = reply.json()["batch_id"]
-        target.http.request("DELETE", f"{target.base_url}/batch/{batch_id}", headers={"X-Api-Key": SERVER_TARGET_KEY})
+        target.http.request(
+            "DELETE", f"{target.base_url}/batch/{batch_id}", headers={"X-Api-Key": SERVER_TARGET_KEY}
+        )
 
 
 url_segment = st.text(st.characters(codec="utf-8", exclude_characters="/?#"), max_size=20) | st.sampled_from(
-    ["..", "%2e%2e", "%00", "%2F..%2F..%2Fetc%2Fpasswd", "stats", ":watch", "x:watch", "%ZZ", "a" * 300])
+    ["..", "%2e%2e", "%00", "%2F..%2F..%2Fetc%2Fpasswd", "stats", ":watch", "x:watch", "%ZZ", "a" * 300]
+)
 
 
 @FUZZ
-@given(method=st.sampled_from(["GET", "POST", "DELETE", "PUT", "PATCH"]),
-       prefix=st.sampled_from(["/jobs", "/batch", "/webhook", "/queue", "/stats", "/admin/cleanup", "/health",
-                               "", "/arrtheaudio.v1.JobService/GetJob"]),
-       segments=st.lists(url_segment, max_size=3),
-       query=st.dictionaries(st.sampled_from(["limit", "offset", "status", "order_by", "next_limit", "x", "job_id"]),
-                             st.text(max_size=12), max_size=3),
-       auth=credentials())
-def test_paths_methods_and_queries(target: Target, method: str, prefix: str, segments: list[str],
-                                   query: dict[str, str], auth: tuple[dict[str, str], dict[str, str]]) -> None:
+@given(
+    method=st.sampled_from(["GET", "POST", "DELETE", "PUT", "PATCH"]),
+    prefix=st.sampled_from(
+        [
+            "/jobs",
+            "/batch",
+            "/webhook",
+            "/queue",
+            "/stats",
+            "/admin/cleanup",
+            "/health",
+            "",
+            "/arrtheaudio.v1.JobService/GetJob",
+        ]
+    ),
+    segments=st.lists(url_segment, max_size=3),
+    query=st.dictionaries(
+        st.sampled_from(["limit", "offset", "status", "order_by", "next_limit", "x", "job_id"]),
+        st.text(max_size=12),
+        max_size=3,
+    ),
+    auth=credentials(),
+)
+def test_paths_methods_and_queries(
+    target: Target,
+    method: str,
+    prefix: str,
+    segments: list[str],
+    query: dict[str, str],
+    auth: tuple[dict[str, str], dict[str, str]],
+) -> None:
     from urllib.parse import quote
 
     path = prefix + "".join("/" + (s if s.startswith("%") else quote(s, safe=":")) for s in segments)
@@ -290,8 +405,13 @@ def test_paths_methods_and_queries(target: Target, method: str, prefix: str, seg
 def test_huge_bodies(target: Target, size: int) -> None:
     payload = json.dumps(_sonarr(f"{target.root}/tv/Show/Show - S01E01.mkv", "Download"))
     body = (payload[:-1] + ', "pad": "' + "x" * size + '"}').encode()
-    reply = target.send("POST", "/webhook/sonarr", body=body, params={"apikey": SERVER_TARGET_KEY},
-                        headers={"Content-Type": "application/json"})
+    reply = target.send(
+        "POST",
+        "/webhook/sonarr",
+        body=body,
+        params={"apikey": SERVER_TARGET_KEY},
+        headers={"Content-Type": "application/json"},
+    )
     assert reply.status_code in (400, 413)
 
 
@@ -299,13 +419,27 @@ def test_huge_bodies(target: Target, size: int) -> None:
 def test_deep_nesting(target: Target, depth: int) -> None:
     body = ("[" * depth + "]" * depth).encode()
     for path in ("/webhook/sonarr", "/webhook/radarr"):
-        reply = target.send("POST", path, body=body, params={"apikey": SERVER_TARGET_KEY},
-                            headers={"Content-Type": "application/json"})
+        reply = target.send(
+            "POST",
+            path,
+            body=body,
+            params={"apikey": SERVER_TARGET_KEY},
+            headers={"Content-Type": "application/json"},
+        )
         assert 400 <= reply.status_code < 500
     nested = {"eventType": "Download", "episodeFile": {"path": json.loads("[" * 500 + "]" * 500)}}
-    reply = target.send("POST", "/webhook/sonarr", body=json.dumps(nested).encode(),
-                        params={"apikey": SERVER_TARGET_KEY}, headers={"Content-Type": "application/json"})
+    reply = target.send(
+        "POST",
+        "/webhook/sonarr",
+        body=json.dumps(nested).encode(),
+        params={"apikey": SERVER_TARGET_KEY},
+        headers={"Content-Type": "application/json"},
+    )
     assert 400 <= reply.status_code < 500
-    reply = target.send("POST", "/batch", body=("{\"path\": " + "[" * depth + "]" * depth + "}").encode(),
-                        headers={"X-Api-Key": SERVER_TARGET_KEY})
+    reply = target.send(
+        "POST",
+        "/batch",
+        body=('{"path": ' + "[" * depth + "]" * depth + "}").encode(),
+        headers={"X-Api-Key": SERVER_TARGET_KEY},
+    )
     assert 400 <= reply.status_code < 500

@@ -59,8 +59,11 @@ exec {real} "$@"
 
 def _setup(tmp_path: Path) -> tuple[ServerProcess, Path, Path, Database]:
     root = tmp_path / "media"
-    movie = make_mp4(root / "Movie (2020)" / "Movie (2020).mp4",
-                     tracks=[AudioSpec("eng", default=True), AudioSpec("jpn")], duration=6.0)
+    movie = make_mp4(
+        root / "Movie (2020)" / "Movie (2020).mp4",
+        tracks=[AudioSpec("eng", default=True), AudioSpec("jpn")],
+        duration=6.0,
+    )
     ctl = tmp_path / "ctl"
     ctl.mkdir()
     (ctl / "slow").touch()
@@ -74,6 +77,7 @@ def _setup(tmp_path: Path) -> tuple[ServerProcess, Path, Path, Database]:
 
 def _remux_in_progress(movie: Path, ctl: Path) -> int:
     """Wait until the temp file has data; returns the remuxing ffmpeg's pid."""
+
     def started() -> bool:
         temps = temp_files(movie.parent)
         return bool(temps) and temps[0].stat().st_size > 0 and (ctl / "remux.pids").exists()
@@ -117,8 +121,11 @@ def test_sigkill_to_the_server_mid_remux(tmp_path: Path) -> None:
         server.start()
         api.close()
         api = Api(server.target)
-        job = wait_for(lambda: (j := _only_job(db))["status"] == "completed" and j, timeout=60,
-                       what="the job to complete on its retry")
+        job = wait_for(
+            lambda: (j := _only_job(db))["status"] == "completed" and j,
+            timeout=60,
+            what="the job to complete on its retry",
+        )
     finally:
         api.close()
         server.stop()
@@ -129,8 +136,14 @@ def test_sigkill_to_the_server_mid_remux(tmp_path: Path) -> None:
     assert temp_files(movie.parent) == []
     assert media_problems([movie]) == {}
     assert fingerprint(movie) != before
-    record("kill-mid-remux", variant="sigkill-server", file_seconds=6, attempts=job["attempts"],
-           orphan_ffmpeg_after_kill=orphan_survived, seconds=round(time.monotonic() - started, 1))
+    record(
+        "kill-mid-remux",
+        variant="sigkill-server",
+        file_seconds=6,
+        attempts=job["attempts"],
+        orphan_ffmpeg_after_kill=orphan_survived,
+        seconds=round(time.monotonic() - started, 1),
+    )
     assert not orphan_survived, "ffmpeg kept running after its server was killed (orphaned tool process)"
 
 
@@ -145,19 +158,30 @@ def test_sigkill_to_ffmpeg_mid_remux(tmp_path: Path) -> None:
         ffmpeg_pid = _remux_in_progress(movie, ctl)
         os.kill(ffmpeg_pid, signal.SIGKILL)
         # The worker sees the tool die: it removes the temp file and schedules a retry.
-        job = wait_for(lambda: (j := _only_job(db))["status"] == "queued" and j, timeout=30,
-                       what="the failed attempt to be queued for a retry")
+        job = wait_for(
+            lambda: (j := _only_job(db))["status"] == "queued" and j,
+            timeout=30,
+            what="the failed attempt to be queued for a retry",
+        )
         assert job["attempts"] == 1 and job["reason_code"] == "tool_failed", job
         assert fingerprint(movie) == before, "the original changed after ffmpeg was killed"
         assert temp_files(movie.parent) == [], "the temp file of the killed remux was left behind"
         (ctl / "slow").unlink()
-        job = wait_for(lambda: (j := _only_job(db))["status"] == "completed" and j, timeout=60,
-                       what="the retry to complete")
+        job = wait_for(
+            lambda: (j := _only_job(db))["status"] == "completed" and j,
+            timeout=60,
+            what="the retry to complete",
+        )
     finally:
         api.close()
         server.stop()
     assert job["attempts"] == 2 and job["result"] == "success"
     assert temp_files(movie.parent) == []
     assert media_problems([movie]) == {}
-    record("kill-mid-remux", variant="sigkill-ffmpeg", file_seconds=6, attempts=job["attempts"],
-           seconds=round(time.monotonic() - started, 1))
+    record(
+        "kill-mid-remux",
+        variant="sigkill-ffmpeg",
+        file_seconds=6,
+        attempts=job["attempts"],
+        seconds=round(time.monotonic() - started, 1),
+    )

@@ -74,21 +74,34 @@ def test_webhook_flood_with_failing_and_hanging_tools(tmp_path: Path, templates:
     log = tmp_path / "faults.log"
     bin_dir = tmp_path / "bin"
     for name in ("mkvpropedit", "ffmpeg"):
-        write_script(bin_dir / name, FAULTY_TOOL.format(
-            name=name, real=tool_path(name), log=log, fail=100, fail_after=150, hang=190,
-            hang_seconds=HANG_SECONDS))
-    settings = server_settings(root, timeout_seconds=TIMEOUT_SECONDS, retry_attempts=RETRY_ATTEMPTS,
-                               retry_delay_seconds=0.2)
+        write_script(
+            bin_dir / name,
+            FAULTY_TOOL.format(
+                name=name,
+                real=tool_path(name),
+                log=log,
+                fail=100,
+                fail_after=150,
+                hang=190,
+                hang_seconds=HANG_SECONDS,
+            ),
+        )
+    settings = server_settings(
+        root, timeout_seconds=TIMEOUT_SECONDS, retry_attempts=RETRY_ATTEMPTS, retry_delay_seconds=0.2
+    )
     server = make_server(tmp_path, settings)
     server.env = prepend_path(server.env, bin_dir)
     db = Database(sqlite_path=server.config_path.parent / "arrtheaudio.db")
     server.start()
     api = Api(server.target)
     rng = random.Random(77)
-    bodies = [sonarr_payload_with_paths([str(p) for p in rng.sample(files, rng.randint(1, 3))])
-              for _ in range(SIZES.flood_webhooks)]
+    bodies = [
+        sonarr_payload_with_paths([str(p) for p in rng.sample(files, rng.randint(1, 3))])
+        for _ in range(SIZES.flood_webhooks)
+    ]
     answers: list[webhook_service_pb2.SonarrWebhookResponse | Exception] = []
     try:
+
         def send(body: bytes) -> webhook_service_pb2.SonarrWebhookResponse | Exception:
             try:
                 return api.sonarr(body, timeout=120)
@@ -146,7 +159,15 @@ def test_webhook_flood_with_failing_and_hanging_tools(tmp_path: Path, templates:
     # reason_code "timeout" in the server's log (the job's row keeps only its last reason).
     timeouts = server.log_text().count('"reason_code": "timeout"')
     assert timeouts > 0, "no tool call ran into the timeout"
-    record("load-with-faults", webhooks=len(bodies), files=len(files), jobs=len(jobs),
-           flood_seconds=round(flood_seconds, 1), injected=dict(sorted(faults.items())), tool_timeouts=timeouts,
-           attempts=dict(sorted(attempts.items())), failed_after_retries=len(failed),
-           seconds=round(time.monotonic() - started, 1))
+    record(
+        "load-with-faults",
+        webhooks=len(bodies),
+        files=len(files),
+        jobs=len(jobs),
+        flood_seconds=round(flood_seconds, 1),
+        injected=dict(sorted(faults.items())),
+        tool_timeouts=timeouts,
+        attempts=dict(sorted(attempts.items())),
+        failed_after_retries=len(failed),
+        seconds=round(time.monotonic() - started, 1),
+    )

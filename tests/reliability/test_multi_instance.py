@@ -57,23 +57,34 @@ def _ts(value: str | None) -> datetime | None:
 
 
 def test_three_instances_share_the_queue_and_take_over_a_dead_ones_leases(
-        tmp_path: Path, templates: list[Path], postgres_server: PostgresServer, pg_url: str) -> None:
+    tmp_path: Path, templates: list[Path], postgres_server: PostgresServer, pg_url: str
+) -> None:
     started = time.monotonic()
     root = tmp_path / "media"
-    files = populate(root, templates, SIZES.multi_jobs, folders=40, only=lambda t: t.name == "mkv-eng-jpn.mkv")
+    files = populate(
+        root, templates, SIZES.multi_jobs, folders=40, only=lambda t: t.name == "mkv-eng-jpn.mkv"
+    )
     digest = hashlib.sha256(files[0].read_bytes()).hexdigest()
     recording = tmp_path / "recording.tsv"
     recording.touch()
     names = [f"inst-{n}" for n in range(1, SIZES.multi_instances + 1)]
     victim = names[-1]
     bin_dir = tmp_path / "bin"
-    write_script(bin_dir / "mkvmerge", RECORDING_MKVMERGE.format(
-        recording=recording, victim=victim, real=tool_path("mkvmerge")))
+    write_script(
+        bin_dir / "mkvmerge",
+        RECORDING_MKVMERGE.format(recording=recording, victim=victim, real=tool_path("mkvmerge")),
+    )
 
     servers: dict[str, ServerProcess] = {}
     for name in names:
-        settings = server_settings(root, storage_url=pg_url, lease_seconds=LEASE_SECONDS, heartbeat_seconds=0.5,
-                                   recovery_interval_seconds=0.25, retry_attempts=2)
+        settings = server_settings(
+            root,
+            storage_url=pg_url,
+            lease_seconds=LEASE_SECONDS,
+            heartbeat_seconds=0.5,
+            recovery_interval_seconds=0.25,
+            retry_attempts=2,
+        )
         settings["execution"] = {"dry_run": True}
         settings["server"] = {"instance_id": name}
         server = make_server(tmp_path / name, settings)
@@ -91,10 +102,13 @@ def test_three_instances_share_the_queue_and_take_over_a_dead_ones_leases(
         def ready_to_kill() -> bool:
             counts = db.status_counts()
             running_victim = db.query(
-                f"SELECT COUNT(*) AS n FROM jobs WHERE status = 'running' AND lease_owner = '{victim}'")[0]["n"]
+                f"SELECT COUNT(*) AS n FROM jobs WHERE status = 'running' AND lease_owner = '{victim}'"
+            )[0]["n"]
             return counts.get("completed", 0) >= total * 0.3 and int(running_victim) >= 1
 
-        wait_for(ready_to_kill, timeout=300, interval=0.05, what="the run to be under way with the victim busy")
+        wait_for(
+            ready_to_kill, timeout=300, interval=0.05, what="the run to be under way with the victim busy"
+        )
         servers[victim].kill9()
         orphans = {j["job_id"]: j for j in db.jobs(f"status = 'running' AND lease_owner = '{victim}'")}
         assert orphans, "the victim held no lease when it died"
@@ -106,8 +120,10 @@ def test_three_instances_share_the_queue_and_take_over_a_dead_ones_leases(
         deadline = time.monotonic() + LEASE_SECONDS * 10
         while len(observed_takeover) < len(orphans) and time.monotonic() < deadline:
             ids = ", ".join(f"'{job_id}'" for job_id in orphans)
-            now_rows = db.query(f"SELECT job_id, status, lease_owner, started_at, now() AS db_now "
-                                f"FROM jobs WHERE job_id IN ({ids})")
+            now_rows = db.query(
+                f"SELECT job_id, status, lease_owner, started_at, now() AS db_now "
+                f"FROM jobs WHERE job_id IN ({ids})"
+            )
             for row in now_rows:
                 moved = row["status"] != "running" or row["lease_owner"] != victim
                 if moved and row["job_id"] not in observed_takeover:
@@ -118,8 +134,12 @@ def test_three_instances_share_the_queue_and_take_over_a_dead_ones_leases(
             time.sleep(0.05)
         assert not early, f"jobs taken from the dead instance before its lease expired: {early}"
 
-        wait_for(lambda: db.status_counts().get("completed", 0) == total, timeout=600, interval=0.5,
-                 what="every job to complete")
+        wait_for(
+            lambda: db.status_counts().get("completed", 0) == total,
+            timeout=600,
+            interval=0.5,
+            what="every job to complete",
+        )
     finally:
         api.close()
         for name, server in servers.items():
@@ -154,6 +174,13 @@ def test_three_instances_share_the_queue_and_take_over_a_dead_ones_leases(
     changed = [p for p in files if hashlib.sha256(p.read_bytes()).hexdigest() != digest]
     assert not changed, f"dry run changed {len(changed)} files"
 
-    record("multi-instance", instances=len(names), jobs=total, victim_leases_taken_over=len(orphans),
-           jobs_per_instance=dict(sorted(survivors_work.items())), recorded_calls=sum(map(len, records.values())),
-           lease_seconds=LEASE_SECONDS, seconds=round(time.monotonic() - started, 1))
+    record(
+        "multi-instance",
+        instances=len(names),
+        jobs=total,
+        victim_leases_taken_over=len(orphans),
+        jobs_per_instance=dict(sorted(survivors_work.items())),
+        recorded_calls=sum(map(len, records.values())),
+        lease_seconds=LEASE_SECONDS,
+        seconds=round(time.monotonic() - started, 1),
+    )

@@ -27,13 +27,17 @@ def test_every_scenario_has_its_test_file_with_tests() -> None:
         path = HERE / scenario.test_file
         assert path.is_file(), scenario
         assert re.search(r"^def test_", path.read_text(encoding="utf-8"), flags=re.MULTILINE), scenario
-        assert f'"{scenario.id}"' in path.read_text(encoding="utf-8"), f"{scenario.test_file} records no result"
-        assert scenario.test_file in DOC.read_text(encoding="utf-8"), f"{scenario.test_file} not named in the doc"
+        assert f'"{scenario.id}"' in path.read_text(encoding="utf-8"), (
+            f"{scenario.test_file} records no result"
+        )
+        assert scenario.test_file in DOC.read_text(encoding="utf-8"), (
+            f"{scenario.test_file} not named in the doc"
+        )
 
 
 def test_the_results_table_only_holds_recorded_runs() -> None:
     text = DOC.read_text(encoding="utf-8")
-    body = text[text.index(TABLE_BEGIN) + len(TABLE_BEGIN): text.index(TABLE_END)]
+    body = text[text.index(TABLE_BEGIN) + len(TABLE_BEGIN) : text.index(TABLE_END)]
     rows = [line for line in body.splitlines() if line.startswith("| ") and not line.startswith("| Scenario")]
     for row in rows:
         assert row.split("|")[1].strip() in SCENARIO_IDS, row

@@ -1,6 +1,6 @@
-"""A media root holding real generated files under the names the shared webhook fixtures use.
+"""A media root holding real generated files under the names the webhook fixtures (tests/fixtures/webhooks) use.
 
-The fixtures in ``../shared/fixtures/webhooks`` name files as Sonarr/Radarr see them
+The fixtures in ``tests/fixtures/webhooks`` name files as Sonarr/Radarr see them
 (``/tv/...``, ``/movies/...``). Tests map ``/tv`` and ``/movies`` into a temporary media root
 and put real small MKV/MP4 files at those places, with the wrong default audio track
 (English default, the original language second), so a correct run visibly changes them.
@@ -16,7 +16,7 @@ from typing import Any
 from tests.support.media_files import AudioSpec, make_mkv, make_mp4
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-FIXTURES = (REPO_ROOT.parent / "shared" / "fixtures" / "webhooks").resolve()
+FIXTURES = REPO_ROOT / "tests" / "fixtures" / "webhooks"
 
 SERIES_DIR = "Kaiju Harbor/Season 01"
 EPISODES = (
@@ -65,14 +65,17 @@ class ArrLibrary:
         return [{"remote": "/tv", "local": str(self.tv)}, {"remote": "/movies", "local": str(self.movies)}]
 
 
-def make_library(root: Path, *, episodes: int = 3, movie: bool = True, movie_mp4: bool = False,
-                 video: bool = False) -> ArrLibrary:
+def make_library(
+    root: Path, *, episodes: int = 3, movie: bool = True, movie_mp4: bool = False, video: bool = False
+) -> ArrLibrary:
     """Episodes: English default + Japanese; the movie: English default + Italian."""
     library = ArrLibrary(root=root)
     library.tv.mkdir(parents=True, exist_ok=True)
     library.movies.mkdir(parents=True, exist_ok=True)
     for index in range(episodes):
-        make_mkv(library.episode(index), tracks=[AudioSpec("eng", default=True), AudioSpec("jpn")], video=video)
+        make_mkv(
+            library.episode(index), tracks=[AudioSpec("eng", default=True), AudioSpec("jpn")], video=video
+        )
     if movie:
         make_mkv(library.movie, tracks=[AudioSpec("eng", default=True), AudioSpec("ita")], video=video)
     if movie_mp4:

@@ -81,15 +81,21 @@ class EnvoyProcess(LoggedChild):
         return f"http://127.0.0.1:{self.admin_port}"
 
     def start(self, timeout: float = 30.0) -> None:
-        self.spawn([
-            envoy_binary(),
-            "-c", str(self.config_path),
-            "--disable-hot-restart",
-            "--log-level", "warning",
-            "--concurrency", "1",
-            # Access-log lines reach the log within 0.2 s instead of Envoy's default 10 s.
-            "--file-flush-interval-msec", "200",
-        ])
+        self.spawn(
+            [
+                envoy_binary(),
+                "-c",
+                str(self.config_path),
+                "--disable-hot-restart",
+                "--log-level",
+                "warning",
+                "--concurrency",
+                "1",
+                # Access-log lines reach the log within 0.2 s instead of Envoy's default 10 s.
+                "--file-flush-interval-msec",
+                "200",
+            ]
+        )
         self.wait_ready(timeout)
 
     def ready(self) -> bool:
@@ -150,7 +156,10 @@ def make_envoy(
         encoding="utf-8",
     )
     return EnvoyProcess(
-        config_path=config_path, listen_port=listen_port, admin_port=admin_port, log_path=tmp_path / "envoy.log"
+        config_path=config_path,
+        listen_port=listen_port,
+        admin_port=admin_port,
+        log_path=tmp_path / "envoy.log",
     )
 
 

@@ -132,14 +132,24 @@ def _chapter_file(directory: Path, count: int, duration: float) -> Path:
     step = int(duration * 1000 / count)
     lines = [";FFMETADATA1"]
     for i in range(count):
-        lines += ["[CHAPTER]", "TIMEBASE=1/1000", f"START={i * step}", f"END={(i + 1) * step}", f"title=Chapter {i + 1}"]
+        lines += [
+            "[CHAPTER]",
+            "TIMEBASE=1/1000",
+            f"START={i * step}",
+            f"END={(i + 1) * step}",
+            f"title=Chapter {i + 1}",
+        ]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
 
 
 def _srt_file(directory: Path, duration: float) -> Path:
     path = directory / "subs.srt"
-    end = f"00:00:0{min(int(duration), 9)},{int((duration % 1) * 1000):03d}" if duration < 10 else "00:00:09,000"
+    end = (
+        f"00:00:0{min(int(duration), 9)},{int((duration % 1) * 1000):03d}"
+        if duration < 10
+        else "00:00:09,000"
+    )
     path.write_text(f"1\n00:00:00,000 --> {end}\nHello\n", encoding="utf-8")
     return path
 
@@ -168,7 +178,12 @@ def _make(
             layout = _LAYOUTS.get(spec.channels)
             if layout is None:
                 raise ValueError(f"unsupported channel count {spec.channels}")
-            argv += ["-f", "lavfi", "-i", f"sine=frequency={300 + 110 * i}:duration={duration}:sample_rate=24000"]
+            argv += [
+                "-f",
+                "lavfi",
+                "-i",
+                f"sine=frequency={300 + 110 * i}:duration={duration}:sample_rate=24000",
+            ]
             maps += ["-map", f"{inputs}:a"]
             inputs += 1
         for _ in subtitles:
@@ -319,7 +334,9 @@ def _mp4_titles(path: Path) -> dict[int, str]:
 
 
 def _read_mp4(path: Path) -> MediaReadback:
-    proc = _run(["ffprobe", "-v", "error", "-print_format", "json", "-show_streams", "-show_chapters", str(path)])
+    proc = _run(
+        ["ffprobe", "-v", "error", "-print_format", "json", "-show_streams", "-show_chapters", str(path)]
+    )
     data = json.loads(proc.stdout)
     titles = _mp4_titles(path)
     kinds = {"video": "video", "audio": "audio", "subtitle": "subtitles", "data": "data"}

@@ -38,6 +38,7 @@ Usage (the fixtures in ``tests/conftest.py`` do this)::
 from __future__ import annotations
 
 import atexit
+import contextlib
 import ctypes
 import glob
 import os
@@ -318,13 +319,22 @@ class PostgresServer:
         result = subprocess.run(
             [
                 str(self.bin_dir / "psql"),
-                "-X", "-q", "-A", "-t",
-                "-v", "ON_ERROR_STOP=1",
-                "-h", str(self.socket_dir),
-                "-p", str(self.port),
-                "-U", SUPERUSER,
-                "-d", database,
-                "-c", sql,
+                "-X",
+                "-q",
+                "-A",
+                "-t",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-h",
+                str(self.socket_dir),
+                "-p",
+                str(self.port),
+                "-U",
+                SUPERUSER,
+                "-d",
+                database,
+                "-c",
+                sql,
             ],
             capture_output=True,
             text=True,
@@ -431,8 +441,10 @@ class PostgresServer:
         result = subprocess.run(
             [
                 str(self.bin_dir / "initdb"),
-                "-D", str(self.data_dir),
-                "-U", SUPERUSER,
+                "-D",
+                str(self.data_dir),
+                "-U",
+                SUPERUSER,
                 "--auth=trust",
                 "--encoding=UTF8",
                 "--locale=C",
@@ -457,19 +469,32 @@ class PostgresServer:
             return subprocess.Popen(
                 [
                     str(self.bin_dir / "postgres"),
-                    "-D", str(self.data_dir),
-                    "-c", f"port={self.port}",
-                    "-c", f"listen_addresses={self.host}",
-                    "-c", f"unix_socket_directories={self.socket_dir}",
-                    "-c", "fsync=off",
-                    "-c", f"synchronous_commit={'on' if self.synchronous_commit else 'off'}",
-                    "-c", "full_page_writes=off",
-                    "-c", f"max_connections={self.max_connections}",
-                    "-c", "shared_buffers=64MB",
-                    "-c", "max_wal_size=1GB",
-                    "-c", "log_min_messages=warning",
-                    "-c", "log_connections=off",
-                    "-c", "timezone=UTC",
+                    "-D",
+                    str(self.data_dir),
+                    "-c",
+                    f"port={self.port}",
+                    "-c",
+                    f"listen_addresses={self.host}",
+                    "-c",
+                    f"unix_socket_directories={self.socket_dir}",
+                    "-c",
+                    "fsync=off",
+                    "-c",
+                    f"synchronous_commit={'on' if self.synchronous_commit else 'off'}",
+                    "-c",
+                    "full_page_writes=off",
+                    "-c",
+                    f"max_connections={self.max_connections}",
+                    "-c",
+                    "shared_buffers=64MB",
+                    "-c",
+                    "max_wal_size=1GB",
+                    "-c",
+                    "log_min_messages=warning",
+                    "-c",
+                    "log_connections=off",
+                    "-c",
+                    "timezone=UTC",
                 ],
                 cwd=self.session_dir,
                 env=self._env(),
@@ -513,15 +538,11 @@ class PostgresServer:
     @staticmethod
     def _kill_tree(pid: int) -> None:
         children = _children_of(pid)
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         for child in children:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(child, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
         deadline = time.monotonic() + 10
         while any(_pid_alive(child) for child in children) and time.monotonic() < deadline:
             time.sleep(0.02)

@@ -50,7 +50,14 @@ class ServerProcess(LoggedChild):
         not share ports), and we retry on a fresh port."""
         for attempt in range(1, port_attempts + 1):
             self.spawn(
-                [sys.executable, "-m", "arrtheaudio_server.app", "--config", str(self.config_path), *self.extra_args],
+                [
+                    sys.executable,
+                    "-m",
+                    "arrtheaudio_server.app",
+                    "--config",
+                    str(self.config_path),
+                    *self.extra_args,
+                ],
                 cwd=REPO_ROOT,
                 env=self.env,
             )
@@ -70,7 +77,9 @@ class ServerProcess(LoggedChild):
     def serving(self, timeout: float = 1.0) -> bool:
         """One gRPC health check; raises ``grpc.RpcError`` when the server does not answer."""
         with grpc.insecure_channel(self.target) as channel:
-            reply = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=timeout)
+            reply = health_pb2_grpc.HealthStub(channel).Check(
+                health_pb2.HealthCheckRequest(), timeout=timeout
+            )
         return reply.status == health_pb2.HealthCheckResponse.SERVING
 
     def ready(self) -> bool:

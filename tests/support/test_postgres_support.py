@@ -25,7 +25,9 @@ def _dsn(url: str) -> str:
     return url.replace("postgresql+asyncpg://", "postgresql://")
 
 
-async def test_pg_url_is_a_fresh_database_on_a_real_server(pg_url: str, postgres_server: PostgresServer) -> None:
+async def test_pg_url_is_a_fresh_database_on_a_real_server(
+    pg_url: str, postgres_server: PostgresServer
+) -> None:
     assert pg_url.startswith(f"postgresql+asyncpg://postgres@127.0.0.1:{postgres_server.port}/t_")
     conn = await asyncpg.connect(_dsn(pg_url))
     try:
@@ -55,7 +57,9 @@ def test_server_runs_as_non_root(postgres_server: PostgresServer) -> None:
         assert pwd.getpwuid(uid).pw_name in ("postgres", "arrtheaudio-pg")
 
 
-async def test_restart_keeps_port_and_data_and_drops_connections(pg_url: str, postgres_server: PostgresServer) -> None:
+async def test_restart_keeps_port_and_data_and_drops_connections(
+    pg_url: str, postgres_server: PostgresServer
+) -> None:
     conn = await asyncpg.connect(_dsn(pg_url))
     await conn.execute("CREATE TABLE kept (x int); INSERT INTO kept VALUES (42)")
     port = postgres_server.port
@@ -77,7 +81,10 @@ async def test_kill_then_start_recovers_committed_data(pg_url: str, postgres_ser
     pid = postgres_server.process.pid  # type: ignore[union-attr]
     postgres_server.kill()
     assert not postgres_server.running
-    assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1][:3]
+    assert (
+        not Path(f"/proc/{pid}").exists()
+        or "Z" in Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1][:3]
+    )
     conn.terminate()
     postgres_server.ensure_running()
     conn = await asyncpg.connect(_dsn(pg_url))
@@ -92,7 +99,9 @@ def test_bad_database_name_is_refused(postgres_server: PostgresServer) -> None:
         postgres_server.create_database('x"; DROP DATABASE postgres; --')
 
 
-def test_second_server_picks_another_port_and_close_removes_everything(postgres_server: PostgresServer) -> None:
+def test_second_server_picks_another_port_and_close_removes_everything(
+    postgres_server: PostgresServer,
+) -> None:
     other = PostgresServer()
     try:
         other.start()

@@ -16,7 +16,12 @@ def test_a_second_server_on_the_same_port_refuses_to_start(tmp_path: Path) -> No
         second._move_to_port(first.port)
         result = subprocess.run(
             [sys.executable, "-m", "arrtheaudio_server.app", "--config", str(second.config_path)],
-            cwd=REPO_ROOT, env=second.env, capture_output=True, text=True, timeout=60, check=False,
+            cwd=REPO_ROOT,
+            env=second.env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
         )
         # gRPC would share the port by default (SO_REUSEPORT) and split the connections.
         assert result.returncode == 2, result.stderr[-2000:]

@@ -75,7 +75,9 @@ def _as_json(result: ProcessResult) -> str:
     return json.dumps(asdict(result), default=str)
 
 
-async def _run_files(settings: Settings, files: list[Path], dry_run: bool, progress: bool, as_json: bool) -> list[ProcessResult]:
+async def _run_files(
+    settings: Settings, files: list[Path], dry_run: bool, progress: bool, as_json: bool
+) -> list[ProcessResult]:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -90,7 +92,9 @@ async def _run_files(settings: Settings, files: list[Path], dry_run: bool, progr
             for path in files:
                 result = await pipeline.process(path, dry_run=dry_run)
                 results.append(result)
-                console.print(_as_json(result) if as_json else _line(result), markup=not as_json, soft_wrap=as_json)
+                console.print(
+                    _as_json(result) if as_json else _line(result), markup=not as_json, soft_wrap=as_json
+                )
             return results
         with Progress(
             TextColumn("[bold]{task.description}"),
@@ -106,7 +110,9 @@ async def _run_files(settings: Settings, files: list[Path], dry_run: bool, progr
                 bar.update(task, current=path.name)
                 result = await pipeline.process(path, dry_run=dry_run)
                 results.append(result)
-                bar.console.print(_as_json(result) if as_json else _line(result), markup=not as_json, soft_wrap=as_json)
+                bar.console.print(
+                    _as_json(result) if as_json else _line(result), markup=not as_json, soft_wrap=as_json
+                )
                 bar.advance(task)
             bar.update(task, current="")
     finally:
@@ -132,11 +138,17 @@ def _exit_code(results: list[ProcessResult]) -> int:
 
 
 _config_option = click.option(
-    "--config", "config", type=click.Path(dir_okay=False, path_type=Path), default=None,
+    "--config",
+    "config",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
     help="Config file (default: ./config/config.yaml if present, else built-in defaults).",
 )
 _languages_option = click.option(
-    "--languages", "-l", default=None, metavar="CODES",
+    "--languages",
+    "-l",
+    default=None,
+    metavar="CODES",
     help="Priority list for this run, comma-separated (e.g. jpn,eng); replaces language_priority.",
 )
 _dry_run_option = click.option("--dry-run", is_flag=True, help="Decide and report; change nothing.")
@@ -150,7 +162,9 @@ def register(group: click.Group) -> None:
     @_config_option
     @_languages_option
     @_json_option
-    def process_command(file: Path, dry_run: bool, config: Path | None, languages: str | None, as_json: bool) -> None:
+    def process_command(
+        file: Path, dry_run: bool, config: Path | None, languages: str | None, as_json: bool
+    ) -> None:
         """Set the default audio track of FILE (MKV in place, MP4 by remux), without a server."""
         settings = _load_settings(config, languages)
         _quiet_logging()
@@ -165,7 +179,12 @@ def register(group: click.Group) -> None:
     @_languages_option
     @_json_option
     def scan_command(
-        directory: Path, dry_run: bool, recursive: bool, config: Path | None, languages: str | None, as_json: bool
+        directory: Path,
+        dry_run: bool,
+        recursive: bool,
+        config: Path | None,
+        languages: str | None,
+        as_json: bool,
     ) -> None:
         """Process every MKV/MP4 file in DIRECTORY, with a progress bar and a summary."""
         settings = _load_settings(config, languages)

@@ -71,20 +71,36 @@ def _connection_option_specs(*, group_level: bool) -> list[tuple[list[str], dict
     """The same three options for the group (with env vars) and for each command (explicit only)."""
     common: dict[str, Any] = {"expose_value": False, "is_eager": True}
     return [
-        (["--target"], {
-            **common, "metavar": "HOST:PORT", "callback": _store("target"),
-            "envvar": TARGET_ENV if group_level else None,
-            "help": f"Server address (env {TARGET_ENV}; default {DEFAULT_TARGET}).",
-        }),
-        (["--api-key"], {
-            **common, "metavar": "KEY", "callback": _store("api_key"),
-            "envvar": API_KEY_ENV if group_level else None,
-            "help": f"API key (env {API_KEY_ENV}; else ./config/api_key).",
-        }),
-        (["--json", "as_json"], {
-            **common, "is_flag": True, "default": False, "callback": _store("as_json"),
-            "help": "Print protobuf JSON (streams: one object per line).",
-        }),
+        (
+            ["--target"],
+            {
+                **common,
+                "metavar": "HOST:PORT",
+                "callback": _store("target"),
+                "envvar": TARGET_ENV if group_level else None,
+                "help": f"Server address (env {TARGET_ENV}; default {DEFAULT_TARGET}).",
+            },
+        ),
+        (
+            ["--api-key"],
+            {
+                **common,
+                "metavar": "KEY",
+                "callback": _store("api_key"),
+                "envvar": API_KEY_ENV if group_level else None,
+                "help": f"API key (env {API_KEY_ENV}; else ./config/api_key).",
+            },
+        ),
+        (
+            ["--json", "as_json"],
+            {
+                **common,
+                "is_flag": True,
+                "default": False,
+                "callback": _store("as_json"),
+                "help": "Print protobuf JSON (streams: one object per line).",
+            },
+        ),
     ]
 
 
@@ -165,8 +181,11 @@ def _job_event_line(event: Any) -> str:
     kind = enums.label(enums.EventType, event.type)
     status = render.styled(enums.label(enums.JobStatus, job.status))
     extra = render.job_result(job)
-    return f"{kind:<8} {job.job_id} {status}" + (f" {extra}" if extra else "") + (
-        f" — {escape(job.reason)}" if job.reason and event.final else "")
+    return (
+        f"{kind:<8} {job.job_id} {status}"
+        + (f" {extra}" if extra else "")
+        + (f" — {escape(job.reason)}" if job.reason and event.final else "")
+    )
 
 
 def _final_exit(ok: bool) -> None:
@@ -222,21 +241,46 @@ def register(group: click.Group) -> None:
     @batch.command("start")
     @click.argument("path")
     @click.option("--pattern", default="", help='Glob on file names, e.g. "*.mkv" (default: every MKV/MP4).')
-    @click.option("--recursive/--no-recursive", default=True, show_default=True, help="Descend into subfolders.")
+    @click.option(
+        "--recursive/--no-recursive", default=True, show_default=True, help="Descend into subfolders."
+    )
     @click.option("--dry-run", is_flag=True, help="Only report what would change.")
     @click.option("--priority", type=_enum_choice(enums.Priority), default=None, help="Default: normal.")
-    @click.option("--min-size", type=click.FloatRange(min=0), default=0.0, help="Skip files under this many MiB.")
-    @click.option("--max-age", type=DurationParam(), default=None, help="Skip files modified longer ago (e.g. 7d).")
-    @click.option("--exclude", multiple=True, help="Glob (relative to PATH, ** allowed) to leave out; repeatable.")
-    @click.option("--watch", is_flag=True, help="Follow the batch with a live progress bar until it finishes.")
+    @click.option(
+        "--min-size", type=click.FloatRange(min=0), default=0.0, help="Skip files under this many MiB."
+    )
+    @click.option(
+        "--max-age", type=DurationParam(), default=None, help="Skip files modified longer ago (e.g. 7d)."
+    )
+    @click.option(
+        "--exclude", multiple=True, help="Glob (relative to PATH, ** allowed) to leave out; repeatable."
+    )
+    @click.option(
+        "--watch", is_flag=True, help="Follow the batch with a live progress bar until it finishes."
+    )
     @remote_command
-    def batch_start(path: str, pattern: str, recursive: bool, dry_run: bool, priority: str | None,
-                    min_size: float, max_age: timedelta | None, exclude: tuple[str, ...], watch: bool) -> None:
+    def batch_start(
+        path: str,
+        pattern: str,
+        recursive: bool,
+        dry_run: bool,
+        priority: str | None,
+        min_size: float,
+        max_age: timedelta | None,
+        exclude: tuple[str, ...],
+        watch: bool,
+    ) -> None:
         """Scan PATH (as the server sees it) and queue one job per media file."""
         s = session()
         reply = s.client.start_batch(
-            path, recursive=recursive, pattern=pattern, dry_run=dry_run, priority=priority,
-            min_size_mb=min_size, max_age=days(max_age) if max_age else 0.0, exclude=exclude,
+            path,
+            recursive=recursive,
+            pattern=pattern,
+            dry_run=dry_run,
+            priority=priority,
+            min_size_mb=min_size,
+            max_age=days(max_age) if max_age else 0.0,
+            exclude=exclude,
         )
         s.show(reply, f"Batch [bold]{reply.batch_id}[/] started: {escape(reply.message)}", compact=watch)
         if watch:
@@ -244,16 +288,24 @@ def register(group: click.Group) -> None:
 
     @batch.command("status")
     @click.argument("batch_id")
-    @click.option("--limit", type=click.IntRange(0, 100), default=20, show_default=True, help="Per-file jobs to show.")
+    @click.option(
+        "--limit", type=click.IntRange(0, 100), default=20, show_default=True, help="Per-file jobs to show."
+    )
     @click.option("--offset", type=click.IntRange(min=0), default=0)
     @remote_command
     def batch_status(batch_id: str, limit: int, offset: int) -> None:
         """Progress, results and a page of per-file jobs of one batch."""
         s = session()
         reply = s.client.get_batch(batch_id, limit=limit, offset=offset)
-        s.show(reply, render.batch_details(reply.batch),
-               render.jobs_table(reply.jobs, title=f"Jobs {offset + 1 if reply.jobs else 0}-"
-                                 f"{offset + len(reply.jobs)} of {reply.total_jobs}"))
+        s.show(
+            reply,
+            render.batch_details(reply.batch),
+            render.jobs_table(
+                reply.jobs,
+                title=f"Jobs {offset + 1 if reply.jobs else 0}-"
+                f"{offset + len(reply.jobs)} of {reply.total_jobs}",
+            ),
+        )
 
     @batch.command("watch")
     @click.argument("batch_id")
@@ -294,14 +346,34 @@ def register(group: click.Group) -> None:
     @click.option("--container", type=_enum_choice(enums.Container), default=None)
     @click.option("--limit", type=click.IntRange(0, 100), default=20, show_default=True)
     @click.option("--offset", type=click.IntRange(min=0), default=0)
-    @click.option("--order-by", default="", help='"<field> [asc|desc]": created_at, completed_at, priority, duration_ms.')
+    @click.option(
+        "--order-by",
+        default="",
+        help='"<field> [asc|desc]": created_at, completed_at, priority, duration_ms.',
+    )
     @remote_command
-    def jobs_list(status: str | None, batch_id: str, webhook_id: str, source: str | None, container: str | None,
-                  limit: int, offset: int, order_by: str) -> None:
+    def jobs_list(
+        status: str | None,
+        batch_id: str,
+        webhook_id: str,
+        source: str | None,
+        container: str | None,
+        limit: int,
+        offset: int,
+        order_by: str,
+    ) -> None:
         """Jobs matching all filters, newest first."""
         s = session()
-        reply = s.client.list_jobs(status=status, batch_id=batch_id, webhook_id=webhook_id, source=source,
-                                   container=container, limit=limit, offset=offset, order_by=order_by)
+        reply = s.client.list_jobs(
+            status=status,
+            batch_id=batch_id,
+            webhook_id=webhook_id,
+            source=source,
+            container=container,
+            limit=limit,
+            offset=offset,
+            order_by=order_by,
+        )
         s.show(reply, render.jobs_table(reply.jobs, title=f"Jobs ({reply.total_size} total)"))
 
     @jobs.command("show")
@@ -338,8 +410,14 @@ def register(group: click.Group) -> None:
         _final_exit(last is not None and last.job.status == common_pb2.JOB_STATUS_COMPLETED)
 
     @group.command("queue")
-    @click.option("--next", "next_limit", type=click.IntRange(0, 100), default=10, show_default=True,
-                  help="How many waiting jobs to list.")
+    @click.option(
+        "--next",
+        "next_limit",
+        type=click.IntRange(0, 100),
+        default=10,
+        show_default=True,
+        help="How many waiting jobs to list.",
+    )
     @remote_command
     def queue(next_limit: int) -> None:
         """Queue counts, workers, running jobs and the next ones to run."""
@@ -391,17 +469,26 @@ def register(group: click.Group) -> None:
                 s.console.print(_job_event_line(event))
             else:
                 counts = event.webhook.counts
-                s.console.print(f"{enums.label(enums.EventType, event.type):<8} {webhook_id} "
-                                f"{counts.completed + counts.failed + counts.cancelled}/{counts.total} done")
+                s.console.print(
+                    f"{enums.label(enums.EventType, event.type):<8} {webhook_id} "
+                    f"{counts.completed + counts.failed + counts.cancelled}/{counts.total} done"
+                )
 
     @group.group("admin")
     def admin() -> None:
         """Housekeeping."""
 
     @admin.command("cleanup")
-    @click.option("--older-than", type=DurationParam(), required=True, help="Age cut-off in whole days: 30d, 2w.")
-    @click.option("--status", "statuses", type=click.Choice(["completed", "failed", "cancelled"],
-                  case_sensitive=False), multiple=True, help="Only these statuses (repeatable; default all three).")
+    @click.option(
+        "--older-than", type=DurationParam(), required=True, help="Age cut-off in whole days: 30d, 2w."
+    )
+    @click.option(
+        "--status",
+        "statuses",
+        type=click.Choice(["completed", "failed", "cancelled"], case_sensitive=False),
+        multiple=True,
+        help="Only these statuses (repeatable; default all three).",
+    )
     @remote_command
     def admin_cleanup(older_than: timedelta, statuses: tuple[str, ...]) -> None:
         """Remove finished jobs older than the cut-off now (instead of waiting for retention)."""
@@ -414,15 +501,20 @@ def register(group: click.Group) -> None:
         s.show(reply, render.cleanup_line(reply))
 
     @group.command("serve")
-    @click.option("--config", type=click.Path(dir_okay=False, path_type=Path), default=None,
-                  help="Server YAML config (default: $ARRTHEAUDIO_CONFIG or ./config/config.yaml).")
+    @click.option(
+        "--config",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        help="Server YAML config (default: $ARRTHEAUDIO_CONFIG or ./config/config.yaml).",
+    )
     def serve(config: Path | None) -> None:
         """Run the ArrTheAudio server in the foreground (same as arrtheaudio-server)."""
         try:
             from arrtheaudio_server.app import main as server_main
         except ImportError as exc:
             raise click.ClickException(
-                f"the server is not installed ({exc.name}): pip install 'arrtheaudio[server]'") from exc
+                f"the server is not installed ({exc.name}): pip install 'arrtheaudio[server]'"
+            ) from exc
         server_main(["--config", str(config)] if config else [])
 
 

@@ -27,8 +27,13 @@ from arrtheaudio.v1 import (
 )
 
 _STATUS_STYLE = {
-    "completed": "green", "failed": "red", "cancelled": "yellow", "running": "cyan",
-    "queued": "white", "waiting_for_space": "magenta", "scanning": "cyan",
+    "completed": "green",
+    "failed": "red",
+    "cancelled": "yellow",
+    "running": "cyan",
+    "queued": "white",
+    "waiting_for_space": "magenta",
+    "scanning": "cyan",
 }
 
 
@@ -99,7 +104,12 @@ def job_details(job: common_pb2.Job) -> Table:
         ("Priority", enums.label(enums.Priority, job.priority)),
         ("Source", enums.label(enums.Source, job.source)),
         ("Container", enums.label(enums.Container, job.container)),
-        ("Language", f"{job.language} ({enums.label(enums.LanguageSource, job.language_source)})" if job.language else ""),
+        (
+            "Language",
+            f"{job.language} ({enums.label(enums.LanguageSource, job.language_source)})"
+            if job.language
+            else "",
+        ),
         ("Selected track", track),
         ("Track changed", "yes" if job.track_changed else "no"),
         ("Dry run", "yes" if job.dry_run else ""),
@@ -171,11 +181,25 @@ def batch_details(batch: batch_service_pb2.Batch) -> Table:
 
 def _counts_table(title: str, counts: common_pb2.JobCounts, workers: common_pb2.WorkerCounts) -> Table:
     table = Table(title=title)
-    for column in ("Total", "Queued", "Running", "Waiting for space", "Completed", "Failed", "Cancelled", "Workers"):
+    for column in (
+        "Total",
+        "Queued",
+        "Running",
+        "Waiting for space",
+        "Completed",
+        "Failed",
+        "Cancelled",
+        "Workers",
+    ):
         table.add_column(column, justify="right")
     table.add_row(
-        str(counts.total), str(counts.queued), str(counts.running), str(counts.waiting_for_space),
-        str(counts.completed), str(counts.failed), str(counts.cancelled),
+        str(counts.total),
+        str(counts.queued),
+        str(counts.running),
+        str(counts.waiting_for_space),
+        str(counts.completed),
+        str(counts.failed),
+        str(counts.cancelled),
         f"{workers.active}/{workers.total} active",
     )
     return table
@@ -193,15 +217,26 @@ def queue_tables(queue: job_service_pb2.GetQueueResponse) -> list[Table]:
         upcoming.add_column(column, overflow="fold")
     for queued in queue.next_jobs:
         job = queued.job
-        upcoming.add_row(str(queued.position), job.job_id, enums.label(enums.Priority, job.priority),
-                         when(job, "created_at"), escape(job.file_path))
+        upcoming.add_row(
+            str(queued.position),
+            job.job_id,
+            enums.label(enums.Priority, job.priority),
+            when(job, "created_at"),
+            escape(job.file_path),
+        )
     return [*tables, running, upcoming]
 
 
 def _outcome_row(name: str, stats: common_pb2.OutcomeStats) -> tuple[str, ...]:
     return (
-        name, str(stats.total), str(stats.success), str(stats.failed), str(stats.skipped),
-        str(stats.track_changes), f"{stats.success_rate * 100:.1f}%", duration_ms(stats.avg_duration_ms),
+        name,
+        str(stats.total),
+        str(stats.success),
+        str(stats.failed),
+        str(stats.skipped),
+        str(stats.track_changes),
+        f"{stats.success_rate * 100:.1f}%",
+        duration_ms(stats.avg_duration_ms),
     )
 
 
@@ -245,5 +280,7 @@ def health_line(health: admin_service_pb2.GetHealthResponse) -> str:
 
 
 def cleanup_line(reply: admin_service_pb2.CleanupResponse) -> str:
-    return (f"Removed {reply.jobs_removed} jobs, {reply.batches_removed} batches, "
-            f"{reply.webhooks_removed} webhooks.")
+    return (
+        f"Removed {reply.jobs_removed} jobs, {reply.batches_removed} batches, "
+        f"{reply.webhooks_removed} webhooks."
+    )

@@ -17,14 +17,16 @@ MAX_DAYS = 36_500
 
 
 class AdminServicer(HealthAnswer):
-    def __init__(self, queue: QueueFacade, *, is_serving: Callable[[], bool], storage: str,
-                 version: str | None = None) -> None:
+    def __init__(
+        self, queue: QueueFacade, *, is_serving: Callable[[], bool], storage: str, version: str | None = None
+    ) -> None:
         super().__init__(is_serving=is_serving, storage=storage, version=version)
         self._queue = queue
 
     @translates_errors
-    async def Cleanup(self, request: admin_service_pb2.CleanupRequest, context: grpc.aio.ServicerContext
-                      ) -> admin_service_pb2.CleanupResponse:
+    async def Cleanup(
+        self, request: admin_service_pb2.CleanupRequest, context: grpc.aio.ServicerContext
+    ) -> admin_service_pb2.CleanupResponse:
         problems = []
         if request.older_than_days < 0 or request.older_than_days > MAX_DAYS:
             problems.append(FieldViolation("older_than_days", f"must be between 0 and {MAX_DAYS}"))
@@ -32,9 +34,15 @@ class AdminServicer(HealthAnswer):
         for index, value in enumerate(request.statuses):
             status = convert.JOB_STATUS_FROM_PB.get(value)
             if status is None or status not in TERMINAL_STATUSES:
-                name = common_pb2.JobStatus.Name(value) if value in common_pb2.JobStatus.values() else str(value)
-                problems.append(FieldViolation(
-                    f"statuses[{index}]", f"{name} is not a terminal status (COMPLETED, FAILED, CANCELLED)"))
+                name = (
+                    common_pb2.JobStatus.Name(value) if value in common_pb2.JobStatus.values() else str(value)
+                )
+                problems.append(
+                    FieldViolation(
+                        f"statuses[{index}]",
+                        f"{name} is not a terminal status (COMPLETED, FAILED, CANCELLED)",
+                    )
+                )
             elif status not in statuses:
                 statuses.append(status)
         if problems:

@@ -37,7 +37,9 @@ Metadata = Iterable[tuple[str, str | bytes]]
 def _same(given: str | None, expected: str | None) -> bool:
     if not given or not expected:
         return False
-    return hmac.compare_digest(given.encode("utf-8", "surrogateescape"), expected.encode("utf-8", "surrogateescape"))
+    return hmac.compare_digest(
+        given.encode("utf-8", "surrogateescape"), expected.encode("utf-8", "surrogateescape")
+    )
 
 
 def _header(metadata: Metadata | None, name: str) -> str | None:
@@ -51,7 +53,9 @@ def _basic(authorization: str | None) -> tuple[str, str] | None:
     if not authorization or authorization[:6].lower() != "basic ":
         return None
     try:
-        user, sep, password = base64.b64decode(authorization[6:].strip(), validate=True).decode("utf-8").partition(":")
+        user, sep, password = (
+            base64.b64decode(authorization[6:].strip(), validate=True).decode("utf-8").partition(":")
+        )
     except (binascii.Error, UnicodeDecodeError):
         return None
     return (user, password) if sep else None

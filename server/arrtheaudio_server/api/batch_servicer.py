@@ -41,7 +41,9 @@ def _check_glob(value: str, field: str, problems: list[FieldViolation], *, allow
     elif "\x00" in value:
         problems.append(FieldViolation(field, "contains a NUL byte"))
     elif not allow_slash and "/" in value:
-        problems.append(FieldViolation(field, "is matched against the file name only and must not contain '/'"))
+        problems.append(
+            FieldViolation(field, "is matched against the file name only and must not contain '/'")
+        )
     elif value.count("[") != value.count("]"):
         problems.append(FieldViolation(field, "has unbalanced brackets"))
 
@@ -88,8 +90,9 @@ class BatchServicer(batch_service_pb2_grpc.BatchServiceServicer):
         )
 
     @translates_errors
-    async def StartBatch(self, request: batch_service_pb2.StartBatchRequest, context: grpc.aio.ServicerContext
-                         ) -> batch_service_pb2.StartBatchResponse:
+    async def StartBatch(
+        self, request: batch_service_pb2.StartBatchRequest, context: grpc.aio.ServicerContext
+    ) -> batch_service_pb2.StartBatchResponse:
         if not request.path.strip():
             raise invalid_fields([FieldViolation("path", "is required")])
         info = await self._queue.start_batch(await self._request(request))
@@ -102,8 +105,9 @@ class BatchServicer(batch_service_pb2_grpc.BatchServiceServicer):
         )
 
     @translates_errors
-    async def GetBatch(self, request: batch_service_pb2.GetBatchRequest, context: grpc.aio.ServicerContext
-                       ) -> batch_service_pb2.GetBatchResponse:
+    async def GetBatch(
+        self, request: batch_service_pb2.GetBatchRequest, context: grpc.aio.ServicerContext
+    ) -> batch_service_pb2.GetBatchResponse:
         batch_id = require_id(request.batch_id, "batch_id")
         limit, offset = page(request.limit, request.offset)
         info, jobs, total = await self._queue.get_batch(batch_id, limit=limit, offset=offset)
@@ -112,8 +116,9 @@ class BatchServicer(batch_service_pb2_grpc.BatchServiceServicer):
         )
 
     @translates_errors
-    async def ListBatches(self, request: batch_service_pb2.ListBatchesRequest, context: grpc.aio.ServicerContext
-                          ) -> batch_service_pb2.ListBatchesResponse:
+    async def ListBatches(
+        self, request: batch_service_pb2.ListBatchesRequest, context: grpc.aio.ServicerContext
+    ) -> batch_service_pb2.ListBatchesResponse:
         limit, offset = page(request.limit, request.offset)
         status = enum_value(request.status, convert.BATCH_STATUS_FROM_PB, "status")
         batches, total = await self._queue.list_batches(limit=limit, offset=offset, status=status)
@@ -122,13 +127,17 @@ class BatchServicer(batch_service_pb2_grpc.BatchServiceServicer):
         )
 
     @translates_errors
-    async def CancelBatch(self, request: batch_service_pb2.CancelBatchRequest, context: grpc.aio.ServicerContext
-                          ) -> batch_service_pb2.CancelBatchResponse:
+    async def CancelBatch(
+        self, request: batch_service_pb2.CancelBatchRequest, context: grpc.aio.ServicerContext
+    ) -> batch_service_pb2.CancelBatchResponse:
         info, cancelled = await self._queue.cancel_batch(require_id(request.batch_id, "batch_id"))
-        return batch_service_pb2.CancelBatchResponse(batch=convert.batch_to_pb(info), cancelled_jobs=cancelled)
+        return batch_service_pb2.CancelBatchResponse(
+            batch=convert.batch_to_pb(info), cancelled_jobs=cancelled
+        )
 
-    async def WatchBatch(self, request: batch_service_pb2.WatchBatchRequest, context: grpc.aio.ServicerContext
-                         ) -> AsyncIterator[batch_service_pb2.BatchEvent]:
+    async def WatchBatch(
+        self, request: batch_service_pb2.WatchBatchRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[batch_service_pb2.BatchEvent]:
         try:
             batch_id = require_id(request.batch_id, "batch_id")
         except ApiError as exc:
@@ -138,9 +147,17 @@ class BatchServicer(batch_service_pb2_grpc.BatchServiceServicer):
             info, _jobs, _total = await self._queue.get_batch(batch_id, limit=1, offset=0)
             return convert.batch_to_pb(info)
 
-        def make(seq: int, kind: int, state: batch_service_pb2.Batch, job: common_pb2.Job | None,
-                 final: bool, error: Any) -> batch_service_pb2.BatchEvent:
-            return batch_service_pb2.BatchEvent(sequence=seq, type=kind, batch=state, job=job, final=final, error=error)
+        def make(
+            seq: int,
+            kind: int,
+            state: batch_service_pb2.Batch,
+            job: common_pb2.Job | None,
+            final: bool,
+            error: Any,
+        ) -> batch_service_pb2.BatchEvent:
+            return batch_service_pb2.BatchEvent(
+                sequence=seq, type=kind, batch=state, job=job, final=final, error=error
+            )
 
         spec = WatchSpec(load=load, is_final=_batch_final, make_event=make)
         async for event in watch_stream(context, self._queue.subscribe(batch_id=batch_id), spec, self._watch):
@@ -148,5 +165,8 @@ class BatchServicer(batch_service_pb2_grpc.BatchServiceServicer):
 
 
 def _batch_final(batch: batch_service_pb2.Batch) -> bool:
-    return batch.status in (common_pb2.BATCH_STATUS_COMPLETED, common_pb2.BATCH_STATUS_CANCELLED,
-                            common_pb2.BATCH_STATUS_FAILED)
+    return batch.status in (
+        common_pb2.BATCH_STATUS_COMPLETED,
+        common_pb2.BATCH_STATUS_CANCELLED,
+        common_pb2.BATCH_STATUS_FAILED,
+    )

@@ -116,7 +116,9 @@ def job_to_pb(job: d.Job) -> common_pb2.Job:
         track_changed=job.track_changed,
         language=job.language or "",
         language_source=(
-            LANGUAGE_SOURCE_TO_PB[job.language_source] if job.language_source else common_pb2.LANGUAGE_SOURCE_UNSPECIFIED
+            LANGUAGE_SOURCE_TO_PB[job.language_source]
+            if job.language_source
+            else common_pb2.LANGUAGE_SOURCE_UNSPECIFIED
         ),
         worker_id=job.worker_id or "",
         dry_run=job.dry_run,

@@ -53,7 +53,9 @@ class ApiError(Exception):
 
 def invalid(field: str, description: str) -> ApiError:
     return ApiError(
-        grpc.StatusCode.INVALID_ARGUMENT, f"{field}: {description}", violations=[FieldViolation(field, description)]
+        grpc.StatusCode.INVALID_ARGUMENT,
+        f"{field}: {description}",
+        violations=[FieldViolation(field, description)],
     )
 
 
@@ -79,7 +81,9 @@ def path_error(exc: PathRejected, field: str = "path") -> ApiError:
     if code == grpc.StatusCode.INVALID_ARGUMENT:
         return ApiError(code, str(exc), violations=[FieldViolation(field, str(exc))])
     if code == grpc.StatusCode.NOT_FOUND:
-        resource = error_details_pb2.ResourceInfo(resource_type="path", resource_name=exc.path, description=str(exc))
+        resource = error_details_pb2.ResourceInfo(
+            resource_type="path", resource_name=exc.path, description=str(exc)
+        )
         return ApiError(code, str(exc), resources=[resource])
     return ApiError(code, str(exc))
 

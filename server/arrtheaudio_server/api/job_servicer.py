@@ -23,14 +23,16 @@ class JobServicer(job_service_pb2_grpc.JobServiceServicer):
         self._watch = watch or WatchConfig()
 
     @translates_errors
-    async def GetJob(self, request: job_service_pb2.GetJobRequest, context: grpc.aio.ServicerContext
-                     ) -> job_service_pb2.GetJobResponse:
+    async def GetJob(
+        self, request: job_service_pb2.GetJobRequest, context: grpc.aio.ServicerContext
+    ) -> job_service_pb2.GetJobResponse:
         job = await self._queue.get_job(require_id(request.job_id, "job_id"))
         return job_service_pb2.GetJobResponse(job=convert.job_to_pb(job))
 
     @translates_errors
-    async def ListJobs(self, request: job_service_pb2.ListJobsRequest, context: grpc.aio.ServicerContext
-                       ) -> job_service_pb2.ListJobsResponse:
+    async def ListJobs(
+        self, request: job_service_pb2.ListJobsRequest, context: grpc.aio.ServicerContext
+    ) -> job_service_pb2.ListJobsResponse:
         limit, offset = page(request.limit, request.offset)
         job_filter = JobFilter(
             status=enum_value(request.status, convert.JOB_STATUS_FROM_PB, "status"),
@@ -43,17 +45,21 @@ class JobServicer(job_service_pb2_grpc.JobServiceServicer):
             order_by=order_by(request.order_by),
         )
         jobs, total = await self._queue.list_jobs(job_filter)
-        return job_service_pb2.ListJobsResponse(jobs=[convert.job_to_pb(job) for job in jobs], total_size=total)
+        return job_service_pb2.ListJobsResponse(
+            jobs=[convert.job_to_pb(job) for job in jobs], total_size=total
+        )
 
     @translates_errors
-    async def CancelJob(self, request: job_service_pb2.CancelJobRequest, context: grpc.aio.ServicerContext
-                        ) -> job_service_pb2.CancelJobResponse:
+    async def CancelJob(
+        self, request: job_service_pb2.CancelJobRequest, context: grpc.aio.ServicerContext
+    ) -> job_service_pb2.CancelJobResponse:
         job = await self._queue.cancel_job(require_id(request.job_id, "job_id"))
         return job_service_pb2.CancelJobResponse(job=convert.job_to_pb(job))
 
     @translates_errors
-    async def GetQueue(self, request: job_service_pb2.GetQueueRequest, context: grpc.aio.ServicerContext
-                       ) -> job_service_pb2.GetQueueResponse:
+    async def GetQueue(
+        self, request: job_service_pb2.GetQueueRequest, context: grpc.aio.ServicerContext
+    ) -> job_service_pb2.GetQueueResponse:
         next_limit, _ = page(request.next_limit, 0, default=10, limit_field="next_limit")
         snapshot = await self._queue.queue_snapshot(next_limit=next_limit)
         return job_service_pb2.GetQueueResponse(
@@ -66,8 +72,9 @@ class JobServicer(job_service_pb2_grpc.JobServiceServicer):
             ],
         )
 
-    async def WatchJob(self, request: job_service_pb2.WatchJobRequest, context: grpc.aio.ServicerContext
-                       ) -> AsyncIterator[job_service_pb2.JobEvent]:
+    async def WatchJob(
+        self, request: job_service_pb2.WatchJobRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[job_service_pb2.JobEvent]:
         try:
             job_id = require_id(request.job_id, "job_id")
         except ApiError as exc:
@@ -81,23 +88,28 @@ class JobServicer(job_service_pb2_grpc.JobServiceServicer):
                 return None
             return convert.job_to_pb(event.job)
 
-        def make(seq: int, kind: int, state: common_pb2.Job, job: object, final: bool, error: object
-                 ) -> job_service_pb2.JobEvent:
+        def make(
+            seq: int, kind: int, state: common_pb2.Job, job: object, final: bool, error: object
+        ) -> job_service_pb2.JobEvent:
             return job_service_pb2.JobEvent(sequence=seq, type=kind, job=state, final=final, error=error)
 
         spec = WatchSpec(load=load, is_final=_job_final, make_event=make, state_from_event=from_event)
         async for event in watch_stream(context, self._queue.subscribe(job_id=job_id), spec, self._watch):
             yield event
 
-    async def WatchQueue(self, request: job_service_pb2.WatchQueueRequest, context: grpc.aio.ServicerContext
-                         ) -> AsyncIterator[job_service_pb2.QueueEvent]:
+    async def WatchQueue(
+        self, request: job_service_pb2.WatchQueueRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[job_service_pb2.QueueEvent]:
         async def load() -> QueueState:
             snapshot = await self._queue.queue_snapshot(next_limit=0)
-            return (convert.counts_to_pb(snapshot.counts),
-                    convert.workers_to_pb(snapshot.workers_total, snapshot.workers_active))
+            return (
+                convert.counts_to_pb(snapshot.counts),
+                convert.workers_to_pb(snapshot.workers_total, snapshot.workers_active),
+            )
 
-        def make(seq: int, kind: int, state: QueueState, job: common_pb2.Job | None, final: bool, error: object
-                 ) -> job_service_pb2.QueueEvent:
+        def make(
+            seq: int, kind: int, state: QueueState, job: common_pb2.Job | None, final: bool, error: object
+        ) -> job_service_pb2.QueueEvent:
             counts, workers = state
             return job_service_pb2.QueueEvent(
                 sequence=seq, type=kind, counts=counts, workers=workers, job=job, final=final, error=error
@@ -109,5 +121,8 @@ class JobServicer(job_service_pb2_grpc.JobServiceServicer):
 
 
 def _job_final(job: common_pb2.Job) -> bool:
-    return job.status in (common_pb2.JOB_STATUS_COMPLETED, common_pb2.JOB_STATUS_FAILED,
-                          common_pb2.JOB_STATUS_CANCELLED)
+    return job.status in (
+        common_pb2.JOB_STATUS_COMPLETED,
+        common_pb2.JOB_STATUS_FAILED,
+        common_pb2.JOB_STATUS_CANCELLED,
+    )

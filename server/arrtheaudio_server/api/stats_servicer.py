@@ -21,8 +21,9 @@ class StatsServicer(stats_service_pb2_grpc.StatsServiceServicer):
         self._queue = queue
 
     @translates_errors
-    async def GetStats(self, request: stats_service_pb2.GetStatsRequest, context: grpc.aio.ServicerContext
-                       ) -> stats_service_pb2.GetStatsResponse:
+    async def GetStats(
+        self, request: stats_service_pb2.GetStatsRequest, context: grpc.aio.ServicerContext
+    ) -> stats_service_pb2.GetStatsResponse:
         stats = await self._queue.stats()
         return stats_service_pb2.GetStatsResponse(
             queue=convert.counts_to_pb(stats.queue),
@@ -34,8 +35,9 @@ class StatsServicer(stats_service_pb2_grpc.StatsServiceServicer):
         )
 
     @translates_errors
-    async def GetJobStats(self, request: stats_service_pb2.GetJobStatsRequest, context: grpc.aio.ServicerContext
-                          ) -> stats_service_pb2.GetJobStatsResponse:
+    async def GetJobStats(
+        self, request: stats_service_pb2.GetJobStatsRequest, context: grpc.aio.ServicerContext
+    ) -> stats_service_pb2.GetJobStatsResponse:
         """Figures over the jobs matching every given filter; an id that matches nothing gives zeros
         (a filter, like ListJobs', not a lookup)."""
         problems: list[FieldViolation] = []
@@ -51,10 +53,18 @@ class StatsServicer(stats_service_pb2_grpc.StatsServiceServicer):
         webhook_id = checked(lambda: optional_id(request.webhook_id, "webhook_id"))
         source = checked(lambda: enum_value(request.source, convert.SOURCE_FROM_PB, "source"))
         container = checked(lambda: enum_value(request.container, convert.CONTAINER_FROM_PB, "container"))
-        created_after = (checked(lambda: instant(request.created_after, "created_after"))
-                         if request.HasField("created_after") else None)
+        created_after = (
+            checked(lambda: instant(request.created_after, "created_after"))
+            if request.HasField("created_after")
+            else None
+        )
         if problems:
             raise invalid_fields(problems)
-        stats = await self._queue.job_stats(batch_id=batch_id, webhook_id=webhook_id, source=source,
-                                            container=container, created_after=created_after)
+        stats = await self._queue.job_stats(
+            batch_id=batch_id,
+            webhook_id=webhook_id,
+            source=source,
+            container=container,
+            created_after=created_after,
+        )
         return convert.job_stats_to_pb(stats)

@@ -45,8 +45,9 @@ def instant(stamp: Timestamp, field: str) -> datetime:
     return stamp.ToDatetime(tzinfo=UTC)
 
 
-def page(limit: int, offset: int, *, default: int = 50, limit_field: str = "limit",
-         offset_field: str = "offset") -> tuple[int, int]:
+def page(
+    limit: int, offset: int, *, default: int = 50, limit_field: str = "limit", offset_field: str = "offset"
+) -> tuple[int, int]:
     """``(limit, offset)`` with 0 meaning the default; more than 100 or negatives are refused."""
     problems = []
     if limit < 0 or limit > MAX_PAGE:
@@ -63,7 +64,11 @@ def order_by(value: str) -> str:
     parts = value.strip().lower().split()
     if not parts:
         return "created_at desc"
-    if len(parts) > 2 or parts[0] not in ORDER_FIELDS or (len(parts) == 2 and parts[1] not in ("asc", "desc")):
+    if (
+        len(parts) > 2
+        or parts[0] not in ORDER_FIELDS
+        or (len(parts) == 2 and parts[1] not in ("asc", "desc"))
+    ):
         raise invalid("order_by", f"must be '<field> [asc|desc]' with field one of {', '.join(ORDER_FIELDS)}")
     direction = parts[1] if len(parts) == 2 else "desc"
     return f"{parts[0]} {direction}"

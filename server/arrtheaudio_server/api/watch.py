@@ -134,8 +134,13 @@ async def watch_stream(
     feed = _Feed(subscription, config.max_pending)
     sequence = 0
 
-    def event(kind: int, state: S, job: common_pb2.Job | None = None, final: bool = False,
-              error: status_pb2.Status | None = None) -> E:
+    def event(
+        kind: int,
+        state: S,
+        job: common_pb2.Job | None = None,
+        final: bool = False,
+        error: status_pb2.Status | None = None,
+    ) -> E:
         nonlocal sequence
         sequence += 1
         message = spec.make_event(sequence, kind, state, job, final, error)
@@ -166,8 +171,12 @@ async def watch_stream(
                     raise feed.failure
                 if feed.ended and not batch:
                     yield event(
-                        common_pb2.EVENT_TYPE_ERROR, state, final=True,
-                        error=status_pb2.Status(code=code_pb2.UNAVAILABLE, message="the server is shutting down"),
+                        common_pb2.EVENT_TYPE_ERROR,
+                        state,
+                        final=True,
+                        error=status_pb2.Status(
+                            code=code_pb2.UNAVAILABLE, message="the server is shutting down"
+                        ),
                     )
                     return
                 if not batch:

@@ -58,17 +58,20 @@ class WebhookServicer(webhook_service_pb2_grpc.WebhookServiceServicer):
         self._max_body_bytes = max_body_bytes
 
     @translates_errors
-    async def SonarrWebhook(self, request: webhook_service_pb2.SonarrWebhookRequest,
-                            context: grpc.aio.ServicerContext) -> webhook_service_pb2.SonarrWebhookResponse:
+    async def SonarrWebhook(
+        self, request: webhook_service_pb2.SonarrWebhookRequest, context: grpc.aio.ServicerContext
+    ) -> webhook_service_pb2.SonarrWebhookResponse:
         return await self._deliver("sonarr", request, context, webhook_service_pb2.SonarrWebhookResponse)
 
     @translates_errors
-    async def RadarrWebhook(self, request: webhook_service_pb2.RadarrWebhookRequest,
-                            context: grpc.aio.ServicerContext) -> webhook_service_pb2.RadarrWebhookResponse:
+    async def RadarrWebhook(
+        self, request: webhook_service_pb2.RadarrWebhookRequest, context: grpc.aio.ServicerContext
+    ) -> webhook_service_pb2.RadarrWebhookResponse:
         return await self._deliver("radarr", request, context, webhook_service_pb2.RadarrWebhookResponse)
 
-    async def _deliver(self, kind: ArrKind, request: Any, context: grpc.aio.ServicerContext,
-                       response_type: type[Any]) -> Any:
+    async def _deliver(
+        self, kind: ArrKind, request: Any, context: grpc.aio.ServicerContext, response_type: type[Any]
+    ) -> Any:
         if not self._credentials.webhook_allowed(
             context.invocation_metadata(), token=request.token, apikey=request.apikey
         ):
@@ -116,12 +119,18 @@ class WebhookServicer(webhook_service_pb2_grpc.WebhookServiceServicer):
                 if exc.kind == "invalid":
                     field = _file_field(payload, position)
                     raise ApiError(
-                        grpc.StatusCode.INVALID_ARGUMENT, f"{field}: {exc}",
+                        grpc.StatusCode.INVALID_ARGUMENT,
+                        f"{field}: {exc}",
                         violations=[FieldViolation(field, str(exc))],
                     ) from exc
-                missing.append(error_details_pb2.ResourceInfo(
-                    resource_type="file", resource_name=mapped, description=str(exc)))
-                results.append(webhook_service_pb2.WebhookFileResult(path=mapped, accepted=False, error=str(exc)))
+                missing.append(
+                    error_details_pb2.ResourceInfo(
+                        resource_type="file", resource_name=mapped, description=str(exc)
+                    )
+                )
+                results.append(
+                    webhook_service_pb2.WebhookFileResult(path=mapped, accepted=False, error=str(exc))
+                )
                 continue
             key = str(resolved)
             results.append(webhook_service_pb2.WebhookFileResult(path=key, accepted=True))
@@ -129,14 +138,16 @@ class WebhookServicer(webhook_service_pb2_grpc.WebhookServiceServicer):
         if not usable:
             raise ApiError(
                 grpc.StatusCode.NOT_FOUND,
-                "none of the delivery's files exists on this server: "
-                + "; ".join(r.error for r in results),
+                "none of the delivery's files exists on this server: " + "; ".join(r.error for r in results),
                 resources=missing,
             )
 
         source = Source.SONARR if payload.kind == "sonarr" else Source.RADARR
         info, enqueued = await self._queue.enqueue_webhook(
-            source=source, event_type=payload.event_type, title=payload.title, hints=payload.hints,
+            source=source,
+            event_type=payload.event_type,
+            title=payload.title,
+            hints=payload.hints,
             files=list(usable.values()),
         )
         by_path = {entry.path: entry for entry in enqueued}
@@ -186,15 +197,17 @@ class WebhookServicer(webhook_service_pb2_grpc.WebhookServiceServicer):
         return outcomes
 
     @translates_errors
-    async def GetWebhook(self, request: webhook_service_pb2.GetWebhookRequest,
-                         context: grpc.aio.ServicerContext) -> webhook_service_pb2.GetWebhookResponse:
+    async def GetWebhook(
+        self, request: webhook_service_pb2.GetWebhookRequest, context: grpc.aio.ServicerContext
+    ) -> webhook_service_pb2.GetWebhookResponse:
         info, counts, jobs = await self._queue.get_webhook(require_id(request.webhook_id, "webhook_id"))
         return webhook_service_pb2.GetWebhookResponse(
             webhook=convert.webhook_to_pb(info, counts), jobs=[convert.job_to_pb(job) for job in jobs]
         )
 
-    async def WatchWebhook(self, request: webhook_service_pb2.WatchWebhookRequest,
-                           context: grpc.aio.ServicerContext) -> AsyncIterator[webhook_service_pb2.WebhookEvent]:
+    async def WatchWebhook(
+        self, request: webhook_service_pb2.WatchWebhookRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[webhook_service_pb2.WebhookEvent]:
         try:
             webhook_id = require_id(request.webhook_id, "webhook_id")
         except ApiError as exc:
@@ -204,14 +217,22 @@ class WebhookServicer(webhook_service_pb2_grpc.WebhookServiceServicer):
             info, counts, _jobs = await self._queue.get_webhook(webhook_id)
             return convert.webhook_to_pb(info, counts)
 
-        def make(seq: int, kind: int, state: webhook_service_pb2.Webhook, job: common_pb2.Job | None,
-                 final: bool, error: Any) -> webhook_service_pb2.WebhookEvent:
+        def make(
+            seq: int,
+            kind: int,
+            state: webhook_service_pb2.Webhook,
+            job: common_pb2.Job | None,
+            final: bool,
+            error: Any,
+        ) -> webhook_service_pb2.WebhookEvent:
             return webhook_service_pb2.WebhookEvent(
                 sequence=seq, type=kind, webhook=state, job=job, final=final, error=error
             )
 
         spec = WatchSpec(load=load, is_final=_webhook_final, make_event=make)
-        async for event in watch_stream(context, self._queue.subscribe(webhook_id=webhook_id), spec, self._watch):
+        async for event in watch_stream(
+            context, self._queue.subscribe(webhook_id=webhook_id), spec, self._watch
+        ):
             yield event
 
 

@@ -16,11 +16,18 @@ from arrtheaudio_server.media.tools import run_tool
 from arrtheaudio_server.media.write import WriteFailure
 
 
-def mkvpropedit_args(path: Path, audio_count: int, target_index: int, *, mkvpropedit: str = "mkvpropedit") -> list[str]:
+def mkvpropedit_args(
+    path: Path, audio_count: int, target_index: int, *, mkvpropedit: str = "mkvpropedit"
+) -> list[str]:
     argv = [mkvpropedit, "--quiet", str(path)]
     for index in range(audio_count):
         # track:aN is the N-th audio track (1-based), the same order as AudioTrack.index.
-        argv += ["--edit", f"track:a{index + 1}", "--set", f"flag-default={1 if index == target_index else 0}"]
+        argv += [
+            "--edit",
+            f"track:a{index + 1}",
+            "--set",
+            f"flag-default={1 if index == target_index else 0}",
+        ]
     return argv
 
 
@@ -35,7 +42,9 @@ async def set_default_audio_mkv(
 ) -> WriteFailure | None:
     """Make ``target_index`` the only default audio track; None on success."""
     before = os.stat(path)
-    result = await run_tool(mkvpropedit_args(path, audio_count, target_index, mkvpropedit=mkvpropedit), timeout=timeout)
+    result = await run_tool(
+        mkvpropedit_args(path, audio_count, target_index, mkvpropedit=mkvpropedit), timeout=timeout
+    )
     # Exit code 1 means "done, with warnings"; 2 is an error.
     if result.returncode not in (0, 1) or result.timed_out or result.error:
         code = ReasonCode.TIMEOUT if result.timed_out else ReasonCode.TOOL_FAILED

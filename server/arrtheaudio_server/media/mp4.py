@@ -81,7 +81,9 @@ def preflight(
     return None
 
 
-def remux_args(src: Path, dst: Path, info: ProbeInfo, target_index: int, *, ffmpeg: str = "ffmpeg") -> list[str]:
+def remux_args(
+    src: Path, dst: Path, info: ProbeInfo, target_index: int, *, ffmpeg: str = "ffmpeg"
+) -> list[str]:
     """The ffmpeg command line that copies every stream and flips only the default flags."""
     argv = [ffmpeg, "-hide_banner", "-nostdin", "-v", "error", "-y", "-i", str(src), "-map", "0"]
     skipped = sorted(set(info.chapter_streams))

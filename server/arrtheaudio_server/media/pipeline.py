@@ -69,7 +69,9 @@ class _Progress:
     started: float = field(default_factory=time.monotonic)
     deadline: asyncio.Timeout | None = None
 
-    def result(self, status: ResultStatus, code: ReasonCode, reason: str, *, changed: bool = False) -> ProcessResult:
+    def result(
+        self, status: ResultStatus, code: ReasonCode, reason: str, *, changed: bool = False
+    ) -> ProcessResult:
         return ProcessResult(
             status=status,
             reason_code=code,
@@ -128,10 +130,14 @@ class Pipeline:
     async def aclose(self) -> None:
         await self._tmdb.aclose()
 
-    async def process(self, path: Path, hints: MediaHints | None = None, *, dry_run: bool | None = None) -> ProcessResult:
+    async def process(
+        self, path: Path, hints: MediaHints | None = None, *, dry_run: bool | None = None
+    ) -> ProcessResult:
         """Decide and (unless dry-run) set the default audio track of one file."""
         path = Path(path)
-        progress = _Progress(path=path, dry_run=self.settings.execution.dry_run if dry_run is None else dry_run)
+        progress = _Progress(
+            path=path, dry_run=self.settings.execution.dry_run if dry_run is None else dry_run
+        )
         timeout = self.settings.processing.timeout_seconds
         try:
             async with asyncio.timeout(timeout) as deadline:
@@ -139,11 +145,16 @@ class Pipeline:
                 result = await self._process(path, hints, progress)
         except TimeoutError:
             result = progress.result(
-                ResultStatus.FAILED, ReasonCode.TIMEOUT, f"processing took longer than {timeout:g} s and was stopped"
+                ResultStatus.FAILED,
+                ReasonCode.TIMEOUT,
+                f"processing took longer than {timeout:g} s and was stopped",
             )
         except asyncio.CancelledError:
-            log.warning("media.cancelled", path=str(path), duration_ms=progress.result(
-                ResultStatus.FAILED, ReasonCode.CANCELLED, "").duration_ms)
+            log.warning(
+                "media.cancelled",
+                path=str(path),
+                duration_ms=progress.result(ResultStatus.FAILED, ReasonCode.CANCELLED, "").duration_ms,
+            )
             raise
         except Exception as exc:  # a bug must not take the worker down; the job records it
             log.exception("media.internal_error", path=str(path))
@@ -188,9 +199,15 @@ class Pipeline:
         container = container_of(path)
         progress.container = container
         if container is None:
-            return progress.result(skipped, ReasonCode.UNSUPPORTED, f"not a supported container ({path.suffix or 'no extension'})")
+            return progress.result(
+                skipped,
+                ReasonCode.UNSUPPORTED,
+                f"not a supported container ({path.suffix or 'no extension'})",
+            )
         if not getattr(self.settings.containers, container.value):
-            return progress.result(skipped, ReasonCode.CONTAINER_DISABLED, f"{container.value} processing is disabled")
+            return progress.result(
+                skipped, ReasonCode.CONTAINER_DISABLED, f"{container.value} processing is disabled"
+            )
         problem = await asyncio.to_thread(self._where_is, path)
         if problem is not None:
             return progress.result(failed, *problem)
@@ -208,22 +225,32 @@ class Pipeline:
         if choice is None:
             wanted = ", ".join(([str(plan.original)] if plan.original else []) + list(plan.priority))
             return progress.result(
-                skipped, ReasonCode.NO_PREFERRED_LANGUAGE, f"no preferred language: no audio track in {wanted or 'any wanted language'}"
+                skipped,
+                ReasonCode.NO_PREFERRED_LANGUAGE,
+                f"no preferred language: no audio track in {wanted or 'any wanted language'}",
             )
         describe = f"audio track {choice.index} ({choice.language or 'und'}, {progress.source.value})"
 
-        if self.settings.execution.skip_if_correct and is_already_correct(info.tracks, info.tracks[choice.index]):
-            return progress.result(skipped, ReasonCode.ALREADY_CORRECT, f"already correct: {describe} is the only default")
+        if self.settings.execution.skip_if_correct and is_already_correct(
+            info.tracks, info.tracks[choice.index]
+        ):
+            return progress.result(
+                skipped, ReasonCode.ALREADY_CORRECT, f"already correct: {describe} is the only default"
+            )
         if progress.dry_run:
             # Skipped, not success: nothing was changed, so a dry run must not count as a fix in
             # the stats; the reason code tells "would change" apart from "already correct".
-            return progress.result(skipped, ReasonCode.DRY_RUN, f"dry run: would make {describe} the only default")
+            return progress.result(
+                skipped, ReasonCode.DRY_RUN, f"dry run: would make {describe} the only default"
+            )
 
         failure = await self._write(path, info, choice.index, budget, progress)
         if failure is not None:
             status = skipped if failure.reason_code is ReasonCode.HARDLINKED else failed
             return progress.result(status, failure.reason_code, failure.reason)
-        return progress.result(ResultStatus.SUCCESS, ReasonCode.CHANGED, f"made {describe} the only default", changed=True)
+        return progress.result(
+            ResultStatus.SUCCESS, ReasonCode.CHANGED, f"made {describe} the only default", changed=True
+        )
 
     def _choose(self, info: ProbeInfo, plan: LanguagePlan, progress: _Progress) -> SelectedTrack | None:
         if plan.original is not None:
@@ -268,9 +295,13 @@ class Pipeline:
 
         loop = asyncio.get_running_loop()
         deadline = progress.deadline
-        remaining = deadline.when() - loop.time() if deadline is not None and deadline.when() is not None else None
+        remaining = (
+            deadline.when() - loop.time() if deadline is not None and deadline.when() is not None else None
+        )
         async with self._mp4_slots:
             # Waiting for a remux slot is queueing, not work: it does not eat the file's time.
             if deadline is not None and remaining is not None:
                 deadline.reschedule(loop.time() + remaining)
-            return await set_default_audio_mp4(path, info, target, timeout=budget, verify=verify, ffmpeg=tools.ffmpeg)
+            return await set_default_audio_mp4(
+                path, info, target, timeout=budget, verify=verify, ffmpeg=tools.ffmpeg
+            )

@@ -196,7 +196,9 @@ def _mkv_tracks(data: dict[str, Any], mediainfo_audio: int) -> ProbeInfo | Probe
             f"readers disagree on the audio tracks (mkvmerge {len(tracks)}, MediaInfo {mediainfo_audio})",
         )
     chapters = sum(int(entry.get("num_entries", 0)) for entry in data.get("chapters") or [])
-    return ProbeInfo(container=Container.MKV, tracks=tuple(tracks), stream_count=len(all_tracks), chapters=chapters)
+    return ProbeInfo(
+        container=Container.MKV, tracks=tuple(tracks), stream_count=len(all_tracks), chapters=chapters
+    )
 
 
 async def probe(
@@ -226,7 +228,9 @@ async def probe(
 
     result = await run_tool([mkvmerge, "-J", path], timeout=timeout)
     if result.returncode not in (0, 1) or result.error or result.timed_out:
-        return ProbeFailure(ReasonCode.TIMEOUT if result.timed_out else ReasonCode.TOOL_FAILED, result.describe())
+        return ProbeFailure(
+            ReasonCode.TIMEOUT if result.timed_out else ReasonCode.TOOL_FAILED, result.describe()
+        )
     try:
         data = json.loads(result.stdout or b"{}")
     except json.JSONDecodeError:

@@ -64,7 +64,12 @@ class ReasonCode(StrEnum):
 
     @property
     def retryable(self) -> bool:
-        return self in {ReasonCode.TIMEOUT, ReasonCode.TOOL_FAILED, ReasonCode.VERIFY_FAILED, ReasonCode.INTERNAL}
+        return self in {
+            ReasonCode.TIMEOUT,
+            ReasonCode.TOOL_FAILED,
+            ReasonCode.VERIFY_FAILED,
+            ReasonCode.INTERNAL,
+        }
 
 
 @dataclass(frozen=True, slots=True)

@@ -53,7 +53,15 @@ def best_track_for(tracks: Sequence[AudioTrack], wanted: Lang) -> AudioTrack | N
     candidates = [(score, t) for score, t in scored if score > 0]
     if not candidates:
         return None
-    candidates.sort(key=lambda item: (is_accessory(item[1]), -item[0], -(item[1].channels or 0), not item[1].default, item[1].index))
+    candidates.sort(
+        key=lambda item: (
+            is_accessory(item[1]),
+            -item[0],
+            -(item[1].channels or 0),
+            not item[1].default,
+            item[1].index,
+        )
+    )
     return candidates[0][1]
 
 

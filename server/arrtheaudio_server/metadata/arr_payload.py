@@ -135,5 +135,9 @@ def parse_arr_webhook(kind: ArrKind, raw: bytes) -> ArrWebhook:
             if item.path and item.path not in files:
                 files.append(item.path)
         if not files:
-            raise PayloadError(field, f"a {body.event_type} event must carry at least one file path ({field}.path)")
-    return ArrWebhook(kind=kind, event_type=body.event_type, title=hints.title, hints=hints, files=tuple(files))
+            raise PayloadError(
+                field, f"a {body.event_type} event must carry at least one file path ({field}.path)"
+            )
+    return ArrWebhook(
+        kind=kind, event_type=body.event_type, title=hints.title, hints=hints, files=tuple(files)
+    )

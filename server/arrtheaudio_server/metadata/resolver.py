@@ -52,7 +52,9 @@ class LanguageResolver:
                 return tuple(override.languages), override.pattern
         return tuple(self._settings.language_priority), None
 
-    async def original_language(self, path: Path, hints: MediaHints | None) -> tuple[Lang | None, LanguageSource]:
+    async def original_language(
+        self, path: Path, hints: MediaHints | None
+    ) -> tuple[Lang | None, LanguageSource]:
         hints = hints or MediaHints()
         lang = parse_language(hints.original_language)
         if lang is not None:
@@ -81,4 +83,6 @@ class LanguageResolver:
     async def resolve(self, path: Path, hints: MediaHints | None = None) -> LanguagePlan:
         original, source = await self.original_language(path, hints)
         priority, pattern = self.priority_for(path)
-        return LanguagePlan(original=original, original_source=source, priority=priority, priority_pattern=pattern)
+        return LanguagePlan(
+            original=original, original_source=source, priority=priority, priority_pattern=pattern
+        )

@@ -95,11 +95,15 @@ class TmdbClient:
                 if found:
                     return found
         if imdb_id:
-            found = await self._cached(f"tmdb:find:imdb_id:{imdb_id}", self._by_external, "imdb_id", imdb_id, kind)
+            found = await self._cached(
+                f"tmdb:find:imdb_id:{imdb_id}", self._by_external, "imdb_id", imdb_id, kind
+            )
             if found:
                 return found
         if tvdb_id is not None:
-            found = await self._cached(f"tmdb:find:tvdb_id:{tvdb_id}", self._by_external, "tvdb_id", str(tvdb_id), kind)
+            found = await self._cached(
+                f"tmdb:find:tvdb_id:{tvdb_id}", self._by_external, "tvdb_id", str(tvdb_id), kind
+            )
             if found:
                 return found
         return None

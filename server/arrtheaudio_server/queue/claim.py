@@ -50,8 +50,9 @@ def _lease_values(*, worker_id: str, instance_id: str, now: datetime, lease_seco
     }
 
 
-def claim_next(dialect: str, *, worker_id: str, instance_id: str, now: datetime, lease_seconds: float,
-               allow_mp4: bool) -> Update:
+def claim_next(
+    dialect: str, *, worker_id: str, instance_id: str, now: datetime, lease_seconds: float, allow_mp4: bool
+) -> Update:
     """The next claimable job becomes ``running`` under this worker's lease (or no row)."""
     pick = select(J.c.seq).where(*claimable(now, allow_mp4=allow_mp4)).order_by(*claim_order()).limit(1)
     if dialect == "postgresql":
@@ -59,19 +60,27 @@ def claim_next(dialect: str, *, worker_id: str, instance_id: str, now: datetime,
     return (
         update(J)
         .where(J.c.seq == pick.scalar_subquery(), J.c.status == JobStatus.QUEUED.value)
-        .values(**_lease_values(worker_id=worker_id, instance_id=instance_id, now=now,
-                                lease_seconds=lease_seconds))
+        .values(
+            **_lease_values(
+                worker_id=worker_id, instance_id=instance_id, now=now, lease_seconds=lease_seconds
+            )
+        )
         .returning(*J.c)
     )
 
 
-def claim_one(job_id: str, *, worker_id: str, instance_id: str, now: datetime, lease_seconds: float) -> Update:
+def claim_one(
+    job_id: str, *, worker_id: str, instance_id: str, now: datetime, lease_seconds: float
+) -> Update:
     """Claim a named job if it is still queued (rollback mode runs a webhook's own jobs inline)."""
     return (
         update(J)
         .where(J.c.job_id == job_id, J.c.status == JobStatus.QUEUED.value)
-        .values(**_lease_values(worker_id=worker_id, instance_id=instance_id, now=now,
-                                lease_seconds=lease_seconds))
+        .values(
+            **_lease_values(
+                worker_id=worker_id, instance_id=instance_id, now=now, lease_seconds=lease_seconds
+            )
+        )
         .returning(*J.c)
     )
 
@@ -98,8 +107,13 @@ def release(job_id: str, *, worker_id: str, now: datetime) -> Update:
     return (
         update(J)
         .where(*owned_by(job_id, worker_id))
-        .values(status=JobStatus.QUEUED.value, started_at=None, next_attempt_at=now,
-                attempts=J.c.attempts - 1, **LEASE_CLEARED)
+        .values(
+            status=JobStatus.QUEUED.value,
+            started_at=None,
+            next_attempt_at=now,
+            attempts=J.c.attempts - 1,
+            **LEASE_CLEARED,
+        )
         .returning(*J.c)
     )
 
@@ -124,8 +138,11 @@ def recover_to_queue(now: datetime, *, max_attempts: int, **kwargs: object) -> U
     """Lost jobs with attempts left go back to ``queued`` (the lost attempt stays counted)."""
     return (
         update(J)
-        .where(*expired_leases(now, **kwargs),  # type: ignore[arg-type]
-               J.c.attempts <= max_attempts, J.c.cancel_requested.is_(False))
+        .where(
+            *expired_leases(now, **kwargs),  # type: ignore[arg-type]
+            J.c.attempts <= max_attempts,
+            J.c.cancel_requested.is_(False),
+        )
         .values(status=JobStatus.QUEUED.value, started_at=None, next_attempt_at=now, **LEASE_CLEARED)
         .returning(*J.c)
     )
@@ -139,11 +156,15 @@ def recover_to_terminal(now: datetime, *, max_attempts: int, **kwargs: object) -
         update(J)
         .where(*conditions, or_(J.c.attempts > max_attempts, cancelled))
         .values(
-            status=case((cancelled, literal(JobStatus.CANCELLED.value)), else_=literal(JobStatus.FAILED.value)),
+            status=case(
+                (cancelled, literal(JobStatus.CANCELLED.value)), else_=literal(JobStatus.FAILED.value)
+            ),
             result=case((cancelled, None), else_=literal("failed")),
             reason_code=case((cancelled, literal("cancelled")), else_=literal("internal")),
-            reason=case((cancelled, literal("cancelled while its worker was lost")),
-                        else_=literal("the worker running this job was lost on every attempt")),
+            reason=case(
+                (cancelled, literal("cancelled while its worker was lost")),
+                else_=literal("the worker running this job was lost on every attempt"),
+            ),
             completed_at=now,
             lease_owner=None,
             lease_expires_at=None,

@@ -92,7 +92,9 @@ class Engines:
             engines = cls(url=url, reader=reader, writer=writer, dialect="sqlite", _write_lock=asyncio.Lock())
             if database and database != ":memory:" and parsed.query.get("mode") != "memory":
                 sync_url = parsed.set(drivername="sqlite+pysqlite")
-                engines.sync_reader = create_engine(sync_url, echo=echo, pool_size=_SQLITE_READERS, max_overflow=0)
+                engines.sync_reader = create_engine(
+                    sync_url, echo=echo, pool_size=_SQLITE_READERS, max_overflow=0
+                )
                 engines.sync_writer = create_engine(sync_url, echo=echo, pool_size=1, max_overflow=0)
                 _sqlite_events(engines.sync_reader, False)
                 _sqlite_events(engines.sync_writer, True)

@@ -403,8 +403,9 @@ async def notify(
     await target.execute(_NOTIFY_SQL, channel, payload)
 
 
-def notify_statement(events: Sequence[QueueEvent], *, instance_id: str | None = None,
-                     channel: str = DEFAULT_CHANNEL) -> tuple[Any, dict[str, Any]]:
+def notify_statement(
+    events: Sequence[QueueEvent], *, instance_id: str | None = None, channel: str = DEFAULT_CHANNEL
+) -> tuple[Any, dict[str, Any]]:
     """One statement that sends every one of ``events`` (in order), for an SQLAlchemy
     connection inside its transaction: one round trip however many events a write made."""
     from sqlalchemy import text

@@ -74,7 +74,9 @@ class QueueFacade(Protocol):
         """
         ...
 
-    async def get_batch(self, batch_id: str, *, limit: int = 100, offset: int = 0) -> tuple[BatchInfo, list[Job], int]:
+    async def get_batch(
+        self, batch_id: str, *, limit: int = 100, offset: int = 0
+    ) -> tuple[BatchInfo, list[Job], int]:
         """The batch, one page of its jobs (by path), and the total number of its jobs."""
         ...
 

@@ -37,8 +37,9 @@ class _Pending(Generic[R, T]):
 class GroupCommit(Generic[R, T]):
     """Coalesces concurrent ``submit`` calls into groups written by one task at a time."""
 
-    def __init__(self, write: Callable[[list[R]], Awaitable[Sequence[Outcome[T]]]], *,
-                 max_group_size: int = 2000) -> None:
+    def __init__(
+        self, write: Callable[[list[R]], Awaitable[Sequence[Outcome[T]]]], *, max_group_size: int = 2000
+    ) -> None:
         self._write = write
         self._max = max_group_size
         self._pending: list[_Pending[R, T]] = []

@@ -69,8 +69,9 @@ class EventPublisher(Protocol):
 
     def publish(self, event: QueueEvent) -> Any: ...
 
-    def subscribe(self, *, job_id: str | None = None, batch_id: str | None = None,
-                  webhook_id: str | None = None) -> Subscription: ...
+    def subscribe(
+        self, *, job_id: str | None = None, batch_id: str | None = None, webhook_id: str | None = None
+    ) -> Subscription: ...
 
 
 def container_of(path: Path | str) -> Container | None:
@@ -94,9 +95,15 @@ class QueueManager:
         self.pipeline = pipeline
         self.events = event_bus
         self.instance_id = storage.instance_id
-        self.pool = WorkerPool(storage, pipeline, self.processing, instance_id=self.instance_id,
-                               on_change=self._publish, space_probe=space_probe,
-                               timeout_margin_seconds=timeout_margin_seconds)
+        self.pool = WorkerPool(
+            storage,
+            pipeline,
+            self.processing,
+            instance_id=self.instance_id,
+            on_change=self._publish,
+            space_probe=space_probe,
+            timeout_margin_seconds=timeout_margin_seconds,
+        )
         self._housekeeping: asyncio.Task[None] | None = None
         self._started = False
         self._closed = False
@@ -138,8 +145,14 @@ class QueueManager:
         except BaseException:
             await storage.close()
             raise
-        manager = cls(settings, storage, pipeline, event_bus, space_probe=space_probe,
-                      timeout_margin_seconds=timeout_margin_seconds)
+        manager = cls(
+            settings,
+            storage,
+            pipeline,
+            event_bus,
+            space_probe=space_probe,
+            timeout_margin_seconds=timeout_margin_seconds,
+        )
         manager._owns_bus = owns_bus
         return manager
 
@@ -163,8 +176,12 @@ class QueueManager:
         if not self.rollback_mode:
             self.pool.start()
         self._housekeeping = asyncio.create_task(self._housekeep(), name="queue-housekeeping")
-        log.info("queue.started", instance=self.instance_id, workers=self.processing.worker_count,
-                 storage=self.storage.dialect)
+        log.info(
+            "queue.started",
+            instance=self.instance_id,
+            workers=self.processing.worker_count,
+            storage=self.storage.dialect,
+        )
 
     async def stop(self, grace: float | None = None) -> None:
         """Stop claiming; running jobs get ``grace`` seconds, then are cancelled and handed back."""
@@ -204,8 +221,12 @@ class QueueManager:
             return
         from arrtheaudio_server.queue.events import PostgresNotifyBridge
 
-        self.bridge = PostgresNotifyBridge(self.storage.engines.url, self.events,  # type: ignore[arg-type]
-                                           instance_id=self.instance_id, loader=self._load_job)
+        self.bridge = PostgresNotifyBridge(
+            self.storage.engines.url,
+            self.events,  # type: ignore[arg-type]
+            instance_id=self.instance_id,
+            loader=self._load_job,
+        )
         await self.bridge.start()
 
     async def _load_job(self, job_id: str) -> Job | None:
@@ -253,8 +274,12 @@ class QueueManager:
                     next_cleanup = now + p.cleanup_interval_hours * 3600
                     result = await self.cleanup()
                     if result.jobs_removed or result.batches_removed or result.webhooks_removed:
-                        log.info("queue.cleanup", jobs=result.jobs_removed, batches=result.batches_removed,
-                                 webhooks=result.webhooks_removed)
+                        log.info(
+                            "queue.cleanup",
+                            jobs=result.jobs_removed,
+                            batches=result.batches_removed,
+                            webhooks=result.webhooks_removed,
+                        )
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - keep housekeeping alive through DB hiccups
@@ -265,15 +290,19 @@ class QueueManager:
 
     def _publish(self, changes: Changes) -> None:
         for job in changes.jobs:
-            self.events.publish(QueueEvent(seq=self.events.next_seq(), job=job, batch_id=job.batch_id,
-                                           webhook_id=job.webhook_id))
+            self.events.publish(
+                QueueEvent(
+                    seq=self.events.next_seq(), job=job, batch_id=job.batch_id, webhook_id=job.webhook_id
+                )
+            )
         for batch_id in sorted(changes.batch_ids):
             self.events.publish(QueueEvent(seq=self.events.next_seq(), batch_id=batch_id))
         for webhook_id in sorted(changes.webhook_ids):
             self.events.publish(QueueEvent(seq=self.events.next_seq(), webhook_id=webhook_id))
 
-    def subscribe(self, *, job_id: str | None = None, batch_id: str | None = None,
-                  webhook_id: str | None = None) -> Subscription:
+    def subscribe(
+        self, *, job_id: str | None = None, batch_id: str | None = None, webhook_id: str | None = None
+    ) -> Subscription:
         return self.events.subscribe(job_id=job_id, batch_id=batch_id, webhook_id=webhook_id)
 
     # --- enqueue --------------------------------------------------------------------------
@@ -287,16 +316,37 @@ class QueueManager:
         hints: MediaHints,
         files: Sequence[Path],
     ) -> tuple[WebhookInfo, list[EnqueuedJob]]:
-        webhook = WebhookInfo(webhook_id=ids.new_id(), source=Source(source), event_type=event_type, title=title,
-                              hints=hints, created_at=utcnow())
-        new_jobs = [NewJob(path=str(path), container=container_of(path), priority=Priority.HIGH,
-                           source=Source(source), hints=hints) for path in files]
-        enqueued, changes = await self.storage.enqueue(new_jobs, max_active=self.processing.max_queue_size,
-                                                       webhook=webhook)
+        webhook = WebhookInfo(
+            webhook_id=ids.new_id(),
+            source=Source(source),
+            event_type=event_type,
+            title=title,
+            hints=hints,
+            created_at=utcnow(),
+        )
+        new_jobs = [
+            NewJob(
+                path=str(path),
+                container=container_of(path),
+                priority=Priority.HIGH,
+                source=Source(source),
+                hints=hints,
+            )
+            for path in files
+        ]
+        enqueued, changes = await self.storage.enqueue(
+            new_jobs, max_active=self.processing.max_queue_size, webhook=webhook
+        )
         self._publish(changes)
-        info = WebhookInfo(webhook_id=webhook.webhook_id, source=webhook.source, event_type=event_type,
-                           title=title, hints=hints, created_at=webhook.created_at,
-                           job_ids=tuple(item.job_id for item in enqueued))
+        info = WebhookInfo(
+            webhook_id=webhook.webhook_id,
+            source=webhook.source,
+            event_type=event_type,
+            title=title,
+            hints=hints,
+            created_at=webhook.created_at,
+            job_ids=tuple(item.job_id for item in enqueued),
+        )
         if self.rollback_mode:
             await self._process_inline(list(dict.fromkeys(item.job_id for item in enqueued)))
         else:
@@ -308,8 +358,9 @@ class QueueManager:
         worker_id = f"{self.instance_id}-inline"
         for job_id in job_ids:
             while True:
-                claimed = await self.storage.claim_job(job_id, worker_id=worker_id,
-                                                       lease_seconds=self.processing.lease_seconds)
+                claimed = await self.storage.claim_job(
+                    job_id, worker_id=worker_id, lease_seconds=self.processing.lease_seconds
+                )
                 if claimed is None:
                     break
                 job = await self.pool.run(claimed, worker_id, inline=True)
@@ -318,18 +369,40 @@ class QueueManager:
 
     async def start_batch(self, request: BatchRequest) -> BatchInfo:
         if self.rollback_mode:
-            raise ServiceUnavailable("batch processing is off: the server runs with worker_count 0 (rollback mode)")
-        validate_patterns(request.pattern, request.exclude_patterns, min_size_mb=request.min_size_mb,
-                          max_age_days=request.max_age_days)
+            raise ServiceUnavailable(
+                "batch processing is off: the server runs with worker_count 0 (rollback mode)"
+            )
+        validate_patterns(
+            request.pattern,
+            request.exclude_patterns,
+            min_size_mb=request.min_size_mb,
+            max_age_days=request.max_age_days,
+        )
         found = await asyncio.to_thread(
-            discover, Path(request.path), roots=self.settings.resolved_media_roots, recursive=request.recursive,
-            pattern=request.pattern, exclude_patterns=request.exclude_patterns, min_size_mb=request.min_size_mb,
-            max_age_days=request.max_age_days, extensions=extensions_for(self.settings.containers))
+            discover,
+            Path(request.path),
+            roots=self.settings.resolved_media_roots,
+            recursive=request.recursive,
+            pattern=request.pattern,
+            exclude_patterns=request.exclude_patterns,
+            min_size_mb=request.min_size_mb,
+            max_age_days=request.max_age_days,
+            extensions=extensions_for(self.settings.containers),
+        )
         batch_id = ids.new_id()
-        new_jobs = [NewJob(path=item.path, container=item.container, priority=Priority(request.priority),
-                           source=Source.MANUAL, dry_run=request.dry_run) for item in found]
-        _, changes = await self.storage.enqueue(new_jobs, max_active=self.processing.max_queue_size,
-                                                batch=(batch_id, request, len(found)))
+        new_jobs = [
+            NewJob(
+                path=item.path,
+                container=item.container,
+                priority=Priority(request.priority),
+                source=Source.MANUAL,
+                dry_run=request.dry_run,
+            )
+            for item in found
+        ]
+        _, changes = await self.storage.enqueue(
+            new_jobs, max_active=self.processing.max_queue_size, batch=(batch_id, request, len(found))
+        )
         self._publish(changes)
         self.pool.wake()
         return (await self.storage.get_batch(batch_id, limit=0))[0]
@@ -339,11 +412,14 @@ class QueueManager:
     async def get_webhook(self, webhook_id: str) -> tuple[WebhookInfo, Counts, list[Job]]:
         return await self.storage.get_webhook(webhook_id)
 
-    async def get_batch(self, batch_id: str, *, limit: int = 100, offset: int = 0) -> tuple[BatchInfo, list[Job], int]:
+    async def get_batch(
+        self, batch_id: str, *, limit: int = 100, offset: int = 0
+    ) -> tuple[BatchInfo, list[Job], int]:
         return await self.storage.get_batch(batch_id, limit=limit, offset=offset)
 
-    async def list_batches(self, *, limit: int = 50, offset: int = 0,
-                           status: BatchStatus | None = None) -> tuple[list[BatchInfo], int]:
+    async def list_batches(
+        self, *, limit: int = 50, offset: int = 0, status: BatchStatus | None = None
+    ) -> tuple[list[BatchInfo], int]:
         return await self.storage.list_batches(limit=limit, offset=offset, status=status)
 
     async def get_job(self, job_id: str) -> Job:
@@ -354,21 +430,42 @@ class QueueManager:
 
     async def queue_snapshot(self, *, next_limit: int = 10) -> QueueSnapshot:
         counts, running, upcoming = await self.storage.snapshot_parts(next_limit)
-        return QueueSnapshot(counts=counts, workers_total=self.processing.worker_count,
-                             workers_active=len(self.pool.running), current_jobs=tuple(running),
-                             next_jobs=tuple(upcoming))
+        return QueueSnapshot(
+            counts=counts,
+            workers_total=self.processing.worker_count,
+            workers_active=len(self.pool.running),
+            current_jobs=tuple(running),
+            next_jobs=tuple(upcoming),
+        )
 
     async def stats(self) -> Stats:
         counts, today, (lifetime, per_container, per_source) = await self.storage.dashboard(utc_midnight())
-        return Stats(queue=counts, workers_total=self.processing.worker_count,
-                     workers_active=len(self.pool.running), today=today, lifetime=lifetime,
-                     per_container=per_container, per_source=per_source)
+        return Stats(
+            queue=counts,
+            workers_total=self.processing.worker_count,
+            workers_active=len(self.pool.running),
+            today=today,
+            lifetime=lifetime,
+            per_container=per_container,
+            per_source=per_source,
+        )
 
-    async def job_stats(self, *, batch_id: str | None = None, webhook_id: str | None = None,
-                        source: Source | None = None, container: Container | None = None,
-                        created_after: datetime | None = None) -> JobStats:
-        return await self.storage.job_stats(batch_id=batch_id, webhook_id=webhook_id, source=source,
-                                            container=container, created_after=created_after)
+    async def job_stats(
+        self,
+        *,
+        batch_id: str | None = None,
+        webhook_id: str | None = None,
+        source: Source | None = None,
+        container: Container | None = None,
+        created_after: datetime | None = None,
+    ) -> JobStats:
+        return await self.storage.job_stats(
+            batch_id=batch_id,
+            webhook_id=webhook_id,
+            source=source,
+            container=container,
+            created_after=created_after,
+        )
 
     async def healthy(self) -> bool:
         return await self.storage.ping()
@@ -393,10 +490,12 @@ class QueueManager:
         self._publish(changes)
         return (await self.storage.get_batch(batch_id, limit=0))[0], cancelled
 
-    async def cleanup(self, *, older_than_days: float | None = None,
-                      statuses: Sequence[JobStatus] | None = None) -> CleanupResult:
-        rules, orphans_before = cleanup_rules(self.processing, utcnow(), older_than_days=older_than_days,
-                                              statuses=statuses)
+    async def cleanup(
+        self, *, older_than_days: float | None = None, statuses: Sequence[JobStatus] | None = None
+    ) -> CleanupResult:
+        rules, orphans_before = cleanup_rules(
+            self.processing, utcnow(), older_than_days=older_than_days, statuses=statuses
+        )
         return await self.storage.cleanup(rules, orphans_before)
 
 

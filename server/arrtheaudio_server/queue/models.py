@@ -51,8 +51,10 @@ class JobRow(SQLModel, table=True):
     __tablename__ = "jobs"
 
     # Integer key: the FIFO tie-breaker inside a priority and the claim's row handle.
-    seq: int | None = Field(default=None, sa_column=Column(BigInteger().with_variant(Integer, "sqlite"),
-                                                           primary_key=True, autoincrement=True))
+    seq: int | None = Field(
+        default=None,
+        sa_column=Column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    )
     job_id: str = Field(sa_column=Column(String(32), nullable=False, unique=True))
     file_path: str = Field(sa_column=Column(Text, nullable=False))
     status: str = Field(sa_column=Column(String(20), nullable=False))
@@ -92,8 +94,13 @@ Index("ix_jobs_claim", _jobs.c.status, _jobs.c.priority.desc(), _jobs.c.seq)
 # Counts by status and result (queue / stats) read this index alone, never the table.
 Index("ix_jobs_status_result", _jobs.c.status, _jobs.c.result, _jobs.c.track_changed)
 # Dedup made atomic: one active job per file, across instances.
-Index("ux_jobs_active_path", _jobs.c.file_path, unique=True,
-      sqlite_where=text(ACTIVE_SQL), postgresql_where=text(ACTIVE_SQL))
+Index(
+    "ux_jobs_active_path",
+    _jobs.c.file_path,
+    unique=True,
+    sqlite_where=text(ACTIVE_SQL),
+    postgresql_where=text(ACTIVE_SQL),
+)
 # Lists filtered by one column come newest-first (or oldest-first) straight from these;
 # ``seq`` is creation order (and, inside a batch, path order: discovery inserts sorted).
 Index("ix_jobs_status_seq", _jobs.c.status, _jobs.c.seq)
@@ -107,6 +114,7 @@ Index("ix_jobs_completed", _jobs.c.completed_at)
 Index("ix_jobs_duration", _jobs.c.duration_ms)
 # Statistics over the jobs created since a moment (GetJobStats' created_after).
 Index("ix_jobs_created", _jobs.c.created_at)
+
 
 class BatchRow(SQLModel, table=True):
     __tablename__ = "batches"

@@ -33,7 +33,9 @@ def cleanup_rules(
         except ValueError:
             raise InvalidRequest("statuses", f"unknown status {status!r}") from None
         if value not in TERMINAL_STATUSES:
-            raise InvalidRequest("statuses", f"only finished jobs can be cleaned up, not {value.value!r} ones")
+            raise InvalidRequest(
+                "statuses", f"only finished jobs can be cleaned up, not {value.value!r} ones"
+            )
         chosen.append(value)
     if older_than_days is not None:
         cutoff = now - timedelta(days=older_than_days)

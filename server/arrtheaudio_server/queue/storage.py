@@ -152,19 +152,29 @@ _GROUP_MAX_FILES = 2000
 
 def _queued_job(row: dict[str, Any]) -> Job:
     """The Job a freshly inserted ``jobs`` row reads back as (built in memory instead)."""
-    return Job(job_id=row["job_id"], file_path=row["file_path"], status=JobStatus.QUEUED,
-               priority=Priority(row["priority"]),
-               container=Container(row["container"]) if row["container"] else None,
-               source=Source(row["source"]), created_at=row["created_at"], webhook_id=row["webhook_id"],
-               batch_id=row["batch_id"], attempts=0, dry_run=bool(row["dry_run"]))
+    return Job(
+        job_id=row["job_id"],
+        file_path=row["file_path"],
+        status=JobStatus.QUEUED,
+        priority=Priority(row["priority"]),
+        container=Container(row["container"]) if row["container"] else None,
+        source=Source(row["source"]),
+        created_at=row["created_at"],
+        webhook_id=row["webhook_id"],
+        batch_id=row["batch_id"],
+        attempts=0,
+        dry_run=bool(row["dry_run"]),
+    )
 
 
 def _notify_events(changes: Changes) -> list[QueueEvent]:
     """What other instances hear of ``changes``: per job, or per batch for a bulk change."""
     events: list[QueueEvent] = []
     if len(changes.jobs) <= _NOTIFY_MAX_JOBS:
-        events += [QueueEvent(seq=0, job=job, batch_id=job.batch_id, webhook_id=job.webhook_id)
-                   for job in changes.jobs]
+        events += [
+            QueueEvent(seq=0, job=job, batch_id=job.batch_id, webhook_id=job.webhook_id)
+            for job in changes.jobs
+        ]
         batch_ids = changes.batch_ids
     else:
         # A bulk change (a 10k-file batch) travels as one event per batch, not per job.
@@ -176,8 +186,11 @@ def _notify_events(changes: Changes) -> list[QueueEvent]:
 
 def row_to_job(row: Any) -> Job:
     m = row._mapping
-    selected = (SelectedTrack(index=m["selected_index"], language=m["selected_language"])
-                if m["selected_index"] is not None else None)
+    selected = (
+        SelectedTrack(index=m["selected_index"], language=m["selected_language"])
+        if m["selected_index"] is not None
+        else None
+    )
     return Job(
         job_id=m["job_id"],
         file_path=m["file_path"],
@@ -253,7 +266,8 @@ class QueueStorage:
         self.engines = engines
         self.instance_id = instance_id
         self._group: GroupCommit[EnqueueRequest, tuple[list[EnqueuedJob], Changes]] = GroupCommit(
-            self._write_enqueue_group, max_group_size=_GROUP_MAX_FILES)
+            self._write_enqueue_group, max_group_size=_GROUP_MAX_FILES
+        )
 
     @classmethod
     async def open(cls, url: str, *, instance_id: str = "", create_schema: bool = True) -> QueueStorage:
@@ -334,8 +348,9 @@ class QueueStorage:
         transaction, one capacity check, one multi-row insert, one NOTIFY for the whole
         group, and each caller gets its own answer — after COMMIT, never before.
         """
-        request = EnqueueRequest(jobs=tuple(jobs), max_active=max_active, webhook=webhook, batch=batch,
-                                 now=now or utcnow())
+        request = EnqueueRequest(
+            jobs=tuple(jobs), max_active=max_active, webhook=webhook, batch=batch, now=now or utcnow()
+        )
         return await self._group.submit(request, size=len(request.jobs))
 
     async def _write_enqueue_group(self, requests: list[EnqueueRequest]) -> list[EnqueueOutcome]:
@@ -377,15 +392,22 @@ class QueueStorage:
         batch_paths = list(dict.fromkeys(r.batch[1].path for r in requests if r.batch is not None))
         active_batches: dict[str, str] = {}
         if batch_paths:
-            active_batches = dict(conn.execute(
-                select(BATCHES.c.path, BATCHES.c.batch_id).where(BATCHES.c.path.in_(batch_paths),
-                                                                 BATCHES.c.status.in_(_ACTIVE_BATCH))).all())
+            active_batches = dict(
+                conn.execute(
+                    select(BATCHES.c.path, BATCHES.c.batch_id).where(
+                        BATCHES.c.path.in_(batch_paths), BATCHES.c.status.in_(_ACTIVE_BATCH)
+                    )
+                ).all()
+            )
         # Active jobs of every file the group names.
         paths = list(dict.fromkeys(job.path for r in requests for job in r.jobs))
         existing: dict[str, tuple[str, int, str]] = {}
         for start in range(0, len(paths), _CHUNK):
-            rows = conn.execute(select(J.c.file_path, J.c.job_id, J.c.priority, J.c.status)
-                                .where(text(ACTIVE_SQL), J.c.file_path.in_(paths[start:start + _CHUNK])))
+            rows = conn.execute(
+                select(J.c.file_path, J.c.job_id, J.c.priority, J.c.status).where(
+                    text(ACTIVE_SQL), J.c.file_path.in_(paths[start : start + _CHUNK])
+                )
+            )
             for path, job_id, priority, status in rows:
                 existing[path] = (job_id, priority, status)
         active_now: int | None = None
@@ -398,17 +420,25 @@ class QueueStorage:
             if request.batch is not None:
                 path = request.batch[1].path
                 if path in active_batches:
-                    outcomes.append(AlreadyExists(f"batch {active_batches[path]} is already active for {path}"))
+                    outcomes.append(
+                        AlreadyExists(f"batch {active_batches[path]} is already active for {path}")
+                    )
                     continue
             fresh = {job.path for job in request.jobs if job.path not in existing and job.path not in planned}
             if request.max_active is not None and fresh:
                 if active_now is None:
-                    active_now = conn.execute(select(func.count()).select_from(J).where(
-                        J.c.status.in_([s.value for s in ACTIVE_STATUSES]))).scalar_one()
+                    active_now = conn.execute(
+                        select(func.count())
+                        .select_from(J)
+                        .where(J.c.status.in_([s.value for s in ACTIVE_STATUSES]))
+                    ).scalar_one()
                 if active_now + added + len(fresh) > request.max_active:
-                    outcomes.append(QueueFull(
-                        f"the queue holds {active_now + added} active jobs; {len(fresh)} more would exceed "
-                        f"max_queue_size={request.max_active}. Nothing was queued; retry later."))
+                    outcomes.append(
+                        QueueFull(
+                            f"the queue holds {active_now + added} active jobs; {len(fresh)} more would exceed "
+                            f"max_queue_size={request.max_active}. Nothing was queued; retry later."
+                        )
+                    )
                     continue
             added += len(fresh)
             if request.batch is not None:
@@ -424,13 +454,21 @@ class QueueStorage:
         for job_id, priority in bump.items():
             by_priority.setdefault(priority, []).append(job_id)
         for priority, job_ids in sorted(by_priority.items()):
-            conn.execute(update(J).where(J.c.job_id.in_(job_ids), J.c.priority < priority).values(priority=priority))
-        batch_rows = [self._batch_row(request, bool(own_rows)) for request, _, own_rows in accepted
-                      if request.batch is not None]
+            conn.execute(
+                update(J).where(J.c.job_id.in_(job_ids), J.c.priority < priority).values(priority=priority)
+            )
+        batch_rows = [
+            self._batch_row(request, bool(own_rows))
+            for request, _, own_rows in accepted
+            if request.batch is not None
+        ]
         if batch_rows:
             conn.execute(insert(BATCHES), batch_rows)
-        webhook_rows = [self._webhook_row(request, results) for request, results, _ in accepted
-                        if request.webhook is not None]
+        webhook_rows = [
+            self._webhook_row(request, results)
+            for request, results, _ in accepted
+            if request.webhook is not None
+        ]
         if webhook_rows:
             conn.execute(insert(WEBHOOKS), webhook_rows)
         answers: list[tuple[list[EnqueuedJob], Changes]] = []
@@ -445,8 +483,13 @@ class QueueStorage:
                 # Built from what was inserted, not read back: the rows are exactly these.
                 changes.jobs.extend(_queued_job(row) for row in own_rows)
             answers.append((results, changes))
-            everything.merge(Changes(jobs=list(changes.jobs), batch_ids=set(changes.batch_ids),
-                                     webhook_ids=set(changes.webhook_ids)))
+            everything.merge(
+                Changes(
+                    jobs=list(changes.jobs),
+                    batch_ids=set(changes.batch_ids),
+                    webhook_ids=set(changes.webhook_ids),
+                )
+            )
         if self.dialect == "postgresql" and everything:
             from arrtheaudio_server.queue.events import notify_statement
 
@@ -455,9 +498,12 @@ class QueueStorage:
         return [next(answered) if outcome is None else outcome for outcome in outcomes]
 
     @staticmethod
-    def _plan(request: EnqueueRequest, existing: dict[str, tuple[str, int, str]],
-              planned: dict[str, dict[str, Any]], bump: dict[str, int]
-              ) -> tuple[list[EnqueuedJob], list[dict[str, Any]]]:
+    def _plan(
+        request: EnqueueRequest,
+        existing: dict[str, tuple[str, int, str]],
+        planned: dict[str, dict[str, Any]],
+        bump: dict[str, int],
+    ) -> tuple[list[EnqueuedJob], list[dict[str, Any]]]:
         """One request's answer: new rows (added to ``planned``), links to existing or
         planned jobs, and priority raises. Returns its answer and the rows it created."""
         results: list[EnqueuedJob] = []
@@ -479,12 +525,21 @@ class QueueStorage:
                 results.append(EnqueuedJob(path=job.path, job_id=row["job_id"], deduplicated=True))
                 continue
             row = {
-                "job_id": new_id(), "file_path": job.path, "status": JobStatus.QUEUED.value,
-                "priority": priority, "container": job.container.value if job.container else None,
-                "source": job.source.value, "webhook_id": webhook_id, "batch_id": batch_id,
-                "hints": job.hints.to_dict() if job.hints else None, "dry_run": job.dry_run,
-                "created_at": request.now, "next_attempt_at": request.now, "attempts": 0,
-                "track_changed": False, "cancel_requested": False,
+                "job_id": new_id(),
+                "file_path": job.path,
+                "status": JobStatus.QUEUED.value,
+                "priority": priority,
+                "container": job.container.value if job.container else None,
+                "source": job.source.value,
+                "webhook_id": webhook_id,
+                "batch_id": batch_id,
+                "hints": job.hints.to_dict() if job.hints else None,
+                "dry_run": job.dry_run,
+                "created_at": request.now,
+                "next_attempt_at": request.now,
+                "attempts": 0,
+                "track_changed": False,
+                "cancel_requested": False,
             }
             planned[job.path] = row
             own.append(row)
@@ -495,33 +550,60 @@ class QueueStorage:
     def _batch_row(request: EnqueueRequest, has_jobs: bool) -> dict[str, Any]:
         assert request.batch is not None
         batch_id, spec, estimated = request.batch
-        return {"batch_id": batch_id, "path": spec.path, "recursive": spec.recursive, "pattern": spec.pattern,
-                "exclude_patterns": list(spec.exclude_patterns), "dry_run": spec.dry_run,
-                "priority": int(spec.priority), "min_size_mb": spec.min_size_mb,
-                "max_age_days": spec.max_age_days,
-                "status": (BatchStatus.RUNNING if has_jobs else BatchStatus.COMPLETED).value,
-                "created_at": request.now, "completed_at": None if has_jobs else request.now,
-                "estimated_files": estimated, "error": None}
+        return {
+            "batch_id": batch_id,
+            "path": spec.path,
+            "recursive": spec.recursive,
+            "pattern": spec.pattern,
+            "exclude_patterns": list(spec.exclude_patterns),
+            "dry_run": spec.dry_run,
+            "priority": int(spec.priority),
+            "min_size_mb": spec.min_size_mb,
+            "max_age_days": spec.max_age_days,
+            "status": (BatchStatus.RUNNING if has_jobs else BatchStatus.COMPLETED).value,
+            "created_at": request.now,
+            "completed_at": None if has_jobs else request.now,
+            "estimated_files": estimated,
+            "error": None,
+        }
 
     @staticmethod
     def _webhook_row(request: EnqueueRequest, results: Sequence[EnqueuedJob]) -> dict[str, Any]:
         webhook = request.webhook
         assert webhook is not None
-        return {"webhook_id": webhook.webhook_id, "source": webhook.source.value, "event_type": webhook.event_type,
-                "title": webhook.title, "hints": webhook.hints.to_dict(),
-                "job_ids": [result.job_id for result in results], "created_at": request.now}
+        return {
+            "webhook_id": webhook.webhook_id,
+            "source": webhook.source.value,
+            "event_type": webhook.event_type,
+            "title": webhook.title,
+            "hints": webhook.hints.to_dict(),
+            "job_ids": [result.job_id for result in results],
+            "created_at": request.now,
+        }
 
     # --- claim, lease, finish -----------------------------------------------------------
 
-    async def claim(self, *, worker_id: str, lease_seconds: float, allow_mp4: bool = True,
-                    now: datetime | None = None) -> Claimed | None:
-        stmt = claims.claim_next(self.dialect, worker_id=worker_id, instance_id=self.instance_id,
-                                 now=now or utcnow(), lease_seconds=lease_seconds, allow_mp4=allow_mp4)
+    async def claim(
+        self, *, worker_id: str, lease_seconds: float, allow_mp4: bool = True, now: datetime | None = None
+    ) -> Claimed | None:
+        stmt = claims.claim_next(
+            self.dialect,
+            worker_id=worker_id,
+            instance_id=self.instance_id,
+            now=now or utcnow(),
+            lease_seconds=lease_seconds,
+            allow_mp4=allow_mp4,
+        )
         return await self._claim(stmt)
 
     async def claim_job(self, job_id: str, *, worker_id: str, lease_seconds: float) -> Claimed | None:
-        stmt = claims.claim_one(job_id, worker_id=worker_id, instance_id=self.instance_id, now=utcnow(),
-                                lease_seconds=lease_seconds)
+        stmt = claims.claim_one(
+            job_id,
+            worker_id=worker_id,
+            instance_id=self.instance_id,
+            now=utcnow(),
+            lease_seconds=lease_seconds,
+        )
         return await self._claim(stmt)
 
     async def _claim(self, stmt: Any) -> Claimed | None:
@@ -536,16 +618,24 @@ class QueueStorage:
     async def heartbeat(self, job_id: str, *, worker_id: str, lease_seconds: float) -> bool | None:
         """Extend the lease. None: the lease is lost; True: somebody asked to cancel the job."""
         async with self.engines.write() as conn:
-            row = (await conn.execute(claims.heartbeat(job_id, worker_id=worker_id, now=utcnow(),
-                                                       lease_seconds=lease_seconds))).first()
+            row = (
+                await conn.execute(
+                    claims.heartbeat(job_id, worker_id=worker_id, now=utcnow(), lease_seconds=lease_seconds)
+                )
+            ).first()
         return None if row is None else bool(row[0])
 
-    async def finish(self, job_id: str, *, worker_id: str, outcome: JobOutcome,
-                     now: datetime | None = None) -> tuple[Job | None, Changes]:
+    async def finish(
+        self, job_id: str, *, worker_id: str, outcome: JobOutcome, now: datetime | None = None
+    ) -> tuple[Job | None, Changes]:
         """Record what became of a running job, if this worker still holds it."""
         now = now or utcnow()
-        values: dict[str, Any] = {"status": outcome.status.value, "reason": outcome.reason,
-                                  "reason_code": outcome.reason_code, **claims.LEASE_CLEARED}
+        values: dict[str, Any] = {
+            "status": outcome.status.value,
+            "reason": outcome.reason,
+            "reason_code": outcome.reason_code,
+            **claims.LEASE_CLEARED,
+        }
         if outcome.status in TERMINAL_STATUSES:
             del values["worker_id"]  # kept: which worker ran the job
             values.update(
@@ -585,8 +675,9 @@ class QueueStorage:
                 await self._notify(conn, Changes(jobs=[job]))
         return job
 
-    async def _after_terminal(self, conn: AsyncConnection, jobs: Sequence[Job], changes: Changes,
-                              now: datetime) -> None:
+    async def _after_terminal(
+        self, conn: AsyncConnection, jobs: Sequence[Job], changes: Changes, now: datetime
+    ) -> None:
         """Lifetime totals and batch completion, in the transaction that ended the jobs."""
         totals: dict[tuple[str, str], dict[str, int]] = {}
         batch_ids = set()
@@ -598,8 +689,17 @@ class QueueStorage:
             if job.result is None:
                 continue
             key = (job.container.value if job.container else "unknown", job.source.value)
-            agg = totals.setdefault(key, {"total": 0, "success": 0, "failed": 0, "skipped": 0,
-                                          "track_changes": 0, "duration_ms_sum": 0})
+            agg = totals.setdefault(
+                key,
+                {
+                    "total": 0,
+                    "success": 0,
+                    "failed": 0,
+                    "skipped": 0,
+                    "track_changes": 0,
+                    "duration_ms_sum": 0,
+                },
+            )
             agg["total"] += 1
             agg[job.result.value] += 1
             agg["track_changes"] += int(job.track_changed)
@@ -609,30 +709,39 @@ class QueueStorage:
             stmt = upsert(LIFETIME_STATS).values(container=container, source=source, **agg)
             stmt = stmt.on_conflict_do_update(
                 index_elements=[LIFETIME_STATS.c.container, LIFETIME_STATS.c.source],
-                set_={name: LIFETIME_STATS.c[name] + stmt.excluded[name] for name in agg})
+                set_={name: LIFETIME_STATS.c[name] + stmt.excluded[name] for name in agg},
+            )
             await conn.execute(stmt)
         for batch_id in sorted(batch_ids):
             if self.dialect == "postgresql":
                 # Two workers ending a batch's last two jobs at once would each still see the
                 # other's job running (READ COMMITTED) and neither would complete the batch:
                 # the row lock makes the second wait, and its check then sees the first's commit.
-                await conn.execute(select(BATCHES.c.batch_id).where(BATCHES.c.batch_id == batch_id)
-                                   .with_for_update())
+                await conn.execute(
+                    select(BATCHES.c.batch_id).where(BATCHES.c.batch_id == batch_id).with_for_update()
+                )
             still_active: Any = (
-                select(literal_column("1")).select_from(J)
-                .where(J.c.batch_id == batch_id, J.c.status.in_([s.value for s in ACTIVE_STATUSES])))
+                select(literal_column("1"))
+                .select_from(J)
+                .where(J.c.batch_id == batch_id, J.c.status.in_([s.value for s in ACTIVE_STATUSES]))
+            )
             done = await conn.execute(
                 update(BATCHES)
-                .where(BATCHES.c.batch_id == batch_id, BATCHES.c.status == BatchStatus.RUNNING.value,
-                       ~exists(still_active))
-                .values(status=BatchStatus.COMPLETED.value, completed_at=now))
+                .where(
+                    BATCHES.c.batch_id == batch_id,
+                    BATCHES.c.status == BatchStatus.RUNNING.value,
+                    ~exists(still_active),
+                )
+                .values(status=BatchStatus.COMPLETED.value, completed_at=now)
+            )
             if done.rowcount:
                 changes.batch_ids.add(batch_id)
 
     # --- recovery and waiting -----------------------------------------------------------
 
-    async def recover(self, *, max_attempts: int, startup: bool = False,
-                      now: datetime | None = None) -> Changes:
+    async def recover(
+        self, *, max_attempts: int, startup: bool = False, now: datetime | None = None
+    ) -> Changes:
         """Put jobs of dead workers back in the queue (or end them when out of attempts)."""
         now = now or utcnow()
         scope: dict[str, Any] = {}
@@ -643,10 +752,16 @@ class QueueStorage:
                 scope["owner"] = self.instance_id
         changes = Changes()
         async with self.engines.write() as conn:
-            ended = [row_to_job(r) for r in await conn.execute(
-                claims.recover_to_terminal(now, max_attempts=max_attempts, **scope))]
-            requeued = [row_to_job(r) for r in await conn.execute(
-                claims.recover_to_queue(now, max_attempts=max_attempts, **scope))]
+            ended = [
+                row_to_job(r)
+                for r in await conn.execute(
+                    claims.recover_to_terminal(now, max_attempts=max_attempts, **scope)
+                )
+            ]
+            requeued = [
+                row_to_job(r)
+                for r in await conn.execute(claims.recover_to_queue(now, max_attempts=max_attempts, **scope))
+            ]
             changes.jobs.extend(ended + requeued)
             await self._after_terminal(conn, ended, changes, now)
             await self._notify(conn, changes)
@@ -657,8 +772,11 @@ class QueueStorage:
         now = now or utcnow()
         async with self.engines.write() as conn:
             rows = await conn.execute(
-                update(J).where(J.c.status == JobStatus.WAITING_FOR_SPACE.value, J.c.next_attempt_at <= now)
-                .values(status=JobStatus.QUEUED.value).returning(*J.c))
+                update(J)
+                .where(J.c.status == JobStatus.WAITING_FOR_SPACE.value, J.c.next_attempt_at <= now)
+                .values(status=JobStatus.QUEUED.value)
+                .returning(*J.c)
+            )
             changes = Changes(jobs=[row_to_job(r) for r in rows])
             await self._notify(conn, changes)
         return changes
@@ -669,21 +787,37 @@ class QueueStorage:
         """Queued/waiting → cancelled now; running → ``cancel_requested`` (its worker stops it)."""
         now = now or utcnow()
         async with self.engines.write() as conn:
-            row = (await conn.execute(
-                update(J).where(J.c.job_id == job_id, J.c.status.in_([JobStatus.QUEUED.value,
-                                                                       JobStatus.WAITING_FOR_SPACE.value]))
-                .values(status=JobStatus.CANCELLED.value, completed_at=now, reason="cancelled",
-                        reason_code="cancelled", **claims.LEASE_CLEARED)
-                .returning(*J.c))).first()
+            row = (
+                await conn.execute(
+                    update(J)
+                    .where(
+                        J.c.job_id == job_id,
+                        J.c.status.in_([JobStatus.QUEUED.value, JobStatus.WAITING_FOR_SPACE.value]),
+                    )
+                    .values(
+                        status=JobStatus.CANCELLED.value,
+                        completed_at=now,
+                        reason="cancelled",
+                        reason_code="cancelled",
+                        **claims.LEASE_CLEARED,
+                    )
+                    .returning(*J.c)
+                )
+            ).first()
             if row is not None:
                 job = row_to_job(row)
                 changes = Changes(jobs=[job])
                 await self._after_terminal(conn, [job], changes, now)
                 await self._notify(conn, changes)
                 return job, changes
-            row = (await conn.execute(
-                update(J).where(J.c.job_id == job_id, J.c.status == JobStatus.RUNNING.value)
-                .values(cancel_requested=True).returning(*J.c))).first()
+            row = (
+                await conn.execute(
+                    update(J)
+                    .where(J.c.job_id == job_id, J.c.status == JobStatus.RUNNING.value)
+                    .values(cancel_requested=True)
+                    .returning(*J.c)
+                )
+            ).first()
             if row is not None:
                 job = row_to_job(row)
                 await self._notify(conn, Changes(jobs=[job]))
@@ -693,24 +827,43 @@ class QueueStorage:
             raise NotFound(f"job {job_id} not found")
         raise FailedPrecondition(f"job {job_id} is already {current._mapping['status']}")
 
-    async def cancel_batch(self, batch_id: str, now: datetime | None = None) -> tuple[int, list[str], Changes]:
+    async def cancel_batch(
+        self, batch_id: str, now: datetime | None = None
+    ) -> tuple[int, list[str], Changes]:
         """Cancel the batch's queued/waiting jobs; returns (count, ids of its running jobs, changes)."""
         now = now or utcnow()
         async with self.engines.write() as conn:
-            found = (await conn.execute(select(BATCHES.c.status).where(BATCHES.c.batch_id == batch_id))).first()
+            found = (
+                await conn.execute(select(BATCHES.c.status).where(BATCHES.c.batch_id == batch_id))
+            ).first()
             if found is None:
                 raise NotFound(f"batch {batch_id} not found")
             result = await conn.execute(
-                update(J).where(J.c.batch_id == batch_id, J.c.status.in_([JobStatus.QUEUED.value,
-                                                                          JobStatus.WAITING_FOR_SPACE.value]))
-                .values(status=JobStatus.CANCELLED.value, completed_at=now, reason="batch cancelled",
-                        reason_code="cancelled"))
+                update(J)
+                .where(
+                    J.c.batch_id == batch_id,
+                    J.c.status.in_([JobStatus.QUEUED.value, JobStatus.WAITING_FOR_SPACE.value]),
+                )
+                .values(
+                    status=JobStatus.CANCELLED.value,
+                    completed_at=now,
+                    reason="batch cancelled",
+                    reason_code="cancelled",
+                )
+            )
             cancelled = result.rowcount or 0
-            running = [r[0] for r in await conn.execute(
-                select(J.c.job_id).where(J.c.batch_id == batch_id, J.c.status == JobStatus.RUNNING.value))]
+            running = [
+                r[0]
+                for r in await conn.execute(
+                    select(J.c.job_id).where(J.c.batch_id == batch_id, J.c.status == JobStatus.RUNNING.value)
+                )
+            ]
             if found[0] in _ACTIVE_BATCH:
-                await conn.execute(update(BATCHES).where(BATCHES.c.batch_id == batch_id).values(
-                    status=BatchStatus.CANCELLED.value, completed_at=now))
+                await conn.execute(
+                    update(BATCHES)
+                    .where(BATCHES.c.batch_id == batch_id)
+                    .values(status=BatchStatus.CANCELLED.value, completed_at=now)
+                )
             changes = Changes(batch_ids={batch_id})
             await self._notify(conn, changes)
         return cancelled, running, changes
@@ -720,7 +873,7 @@ class QueueStorage:
     async def _jobs_by_id(self, conn: AsyncConnection, job_ids: Sequence[str]) -> list[Job]:
         found: dict[str, Job] = {}
         for start in range(0, len(job_ids), _CHUNK):
-            rows = await conn.execute(select(J).where(J.c.job_id.in_(job_ids[start:start + _CHUNK])))
+            rows = await conn.execute(select(J).where(J.c.job_id.in_(job_ids[start : start + _CHUNK])))
             for row in rows:
                 job = row_to_job(row)
                 found[job.job_id] = job
@@ -754,10 +907,16 @@ class QueueStorage:
     @staticmethod
     def parse_order(order_by: str) -> tuple[Any, ...]:
         parts = (order_by or "created_at desc").strip().lower().split()
-        if not parts or len(parts) > 2 or parts[0] not in _ORDERABLE or (
-                len(parts) == 2 and parts[1] not in ("asc", "desc")):
-            raise InvalidRequest("order_by", f"order_by must be '<{'|'.join(sorted(_ORDERABLE))}> [asc|desc]', "
-                                             f"not {order_by!r}")
+        if (
+            not parts
+            or len(parts) > 2
+            or parts[0] not in _ORDERABLE
+            or (len(parts) == 2 and parts[1] not in ("asc", "desc"))
+        ):
+            raise InvalidRequest(
+                "order_by",
+                f"order_by must be '<{'|'.join(sorted(_ORDERABLE))}> [asc|desc]', not {order_by!r}",
+            )
         descending = len(parts) == 1 or parts[1] == "desc"
         if parts[0] == "priority":
             # Priority order is the claim order: high first, then FIFO.
@@ -770,8 +929,13 @@ class QueueStorage:
         return (column.desc(), J.c.seq.desc()) if descending else (column.asc(), J.c.seq.asc())
 
     def list_jobs_query(self, job_filter: JobFilter) -> Any:
-        return (select(J).where(*self._filter_conditions(job_filter)).order_by(*self.parse_order(job_filter.order_by))
-                .limit(job_filter.limit).offset(job_filter.offset))
+        return (
+            select(J)
+            .where(*self._filter_conditions(job_filter))
+            .order_by(*self.parse_order(job_filter.order_by))
+            .limit(job_filter.limit)
+            .offset(job_filter.offset)
+        )
 
     async def list_jobs(self, job_filter: JobFilter) -> tuple[list[Job], int]:
         if job_filter.limit < 0 or job_filter.offset < 0:
@@ -795,7 +959,9 @@ class QueueStorage:
             return _counts(await own.execute(self.counts_query(*conditions)))
 
     def next_jobs_query(self, limit: int) -> Any:
-        return select(J).where(J.c.status == JobStatus.QUEUED.value).order_by(*claims.claim_order()).limit(limit)
+        return (
+            select(J).where(J.c.status == JobStatus.QUEUED.value).order_by(*claims.claim_order()).limit(limit)
+        )
 
     async def snapshot_parts(self, next_limit: int) -> tuple[Counts, list[Job], list[Job]]:
         """Counts, running jobs and the next ``next_limit`` queued: one snapshot, one hop."""
@@ -810,8 +976,9 @@ class QueueStorage:
 
         return await self.engines.run_read(read)
 
-    async def dashboard(self, since: datetime) -> tuple[Counts, PeriodStats, tuple[
-            PeriodStats, dict[str, PeriodStats], dict[str, PeriodStats]]]:
+    async def dashboard(
+        self, since: datetime
+    ) -> tuple[Counts, PeriodStats, tuple[PeriodStats, dict[str, PeriodStats], dict[str, PeriodStats]]]:
         """Everything GetStats shows: queue counts, the period since ``since``, lifetime totals.
 
         One snapshot and one hop, three statements (the lifetime table holds one row per
@@ -819,8 +986,9 @@ class QueueStorage:
         """
         today = self.today_query(since)
 
-        def read(conn: Connection) -> tuple[Counts, PeriodStats, tuple[
-                PeriodStats, dict[str, PeriodStats], dict[str, PeriodStats]]]:
+        def read(
+            conn: Connection,
+        ) -> tuple[Counts, PeriodStats, tuple[PeriodStats, dict[str, PeriodStats], dict[str, PeriodStats]]]:
             counts = _counts(conn.execute(self.counts_query()))
             period = _period([(r[0], r[1], r[2], r[3]) for r in conn.execute(today)])
             return counts, period, _fold_lifetime(conn.execute(select(*_LIFETIME_COLUMNS)).all())
@@ -831,10 +999,16 @@ class QueueStorage:
 
     @staticmethod
     def _batch_request(m: Any) -> BatchRequest:
-        return BatchRequest(path=m["path"], recursive=bool(m["recursive"]), pattern=m["pattern"],
-                            dry_run=bool(m["dry_run"]), priority=Priority(m["priority"]),
-                            min_size_mb=m["min_size_mb"], max_age_days=m["max_age_days"],
-                            exclude_patterns=tuple(m["exclude_patterns"] or ()))
+        return BatchRequest(
+            path=m["path"],
+            recursive=bool(m["recursive"]),
+            pattern=m["pattern"],
+            dry_run=bool(m["dry_run"]),
+            priority=Priority(m["priority"]),
+            min_size_mb=m["min_size_mb"],
+            max_age_days=m["max_age_days"],
+            exclude_patterns=tuple(m["exclude_patterns"] or ()),
+        )
 
     async def _batch_info(self, conn: AsyncConnection, row: Any, now: datetime) -> BatchInfo:
         m = row._mapping
@@ -844,35 +1018,59 @@ class QueueStorage:
         if remaining and counts.finished and m["status"] == BatchStatus.RUNNING.value:
             elapsed = (now - m["created_at"]).total_seconds()
             eta = elapsed / counts.finished * remaining
-        return BatchInfo(batch_id=m["batch_id"], request=self._batch_request(m), status=BatchStatus(m["status"]),
-                         created_at=m["created_at"], completed_at=m["completed_at"],
-                         estimated_files=m["estimated_files"], counts=counts, eta_seconds=eta, error=m["error"])
+        return BatchInfo(
+            batch_id=m["batch_id"],
+            request=self._batch_request(m),
+            status=BatchStatus(m["status"]),
+            created_at=m["created_at"],
+            completed_at=m["completed_at"],
+            estimated_files=m["estimated_files"],
+            counts=counts,
+            eta_seconds=eta,
+            error=m["error"],
+        )
 
-    async def get_batch(self, batch_id: str, *, limit: int = 100, offset: int = 0) -> tuple[BatchInfo, list[Job], int]:
+    async def get_batch(
+        self, batch_id: str, *, limit: int = 100, offset: int = 0
+    ) -> tuple[BatchInfo, list[Job], int]:
         async with self.engines.read() as conn:
             row = (await conn.execute(select(BATCHES).where(BATCHES.c.batch_id == batch_id))).first()
             if row is None:
                 raise NotFound(f"batch {batch_id} not found")
             info = await self._batch_info(conn, row, utcnow())
-            jobs = [row_to_job(r) for r in await conn.execute(
-                select(J).where(J.c.batch_id == batch_id).order_by(J.c.seq).limit(limit).offset(offset))]
+            jobs = [
+                row_to_job(r)
+                for r in await conn.execute(
+                    select(J).where(J.c.batch_id == batch_id).order_by(J.c.seq).limit(limit).offset(offset)
+                )
+            ]
         return info, jobs, info.counts.total
 
     @staticmethod
     def list_batches_query(*, limit: int = 50, offset: int = 0, status: BatchStatus | None = None) -> Any:
         conditions = [] if status is None else [BATCHES.c.status == BatchStatus(status).value]
-        return (select(BATCHES).where(*conditions).order_by(BATCHES.c.created_at.desc())
-                .limit(limit).offset(offset))
+        return (
+            select(BATCHES)
+            .where(*conditions)
+            .order_by(BATCHES.c.created_at.desc())
+            .limit(limit)
+            .offset(offset)
+        )
 
-    async def list_batches(self, *, limit: int = 50, offset: int = 0,
-                           status: BatchStatus | None = None) -> tuple[list[BatchInfo], int]:
+    async def list_batches(
+        self, *, limit: int = 50, offset: int = 0, status: BatchStatus | None = None
+    ) -> tuple[list[BatchInfo], int]:
         """Newest first; with ``status`` only the batches in that state (ix_batches_status_created)."""
         now = utcnow()
         conditions = [] if status is None else [BATCHES.c.status == BatchStatus(status).value]
         async with self.engines.read() as conn:
-            rows = list(await conn.execute(self.list_batches_query(limit=limit, offset=offset, status=status)))
+            rows = list(
+                await conn.execute(self.list_batches_query(limit=limit, offset=offset, status=status))
+            )
             infos = [await self._batch_info(conn, row, now) for row in rows]
-            total = (await conn.execute(select(func.count()).select_from(BATCHES).where(*conditions))).scalar_one()
+            total = (
+                await conn.execute(select(func.count()).select_from(BATCHES).where(*conditions))
+            ).scalar_one()
         return infos, total
 
     # webhooks
@@ -886,26 +1084,45 @@ class QueueStorage:
             job_ids = list(m["job_ids"] or [])
             jobs = await self._jobs_by_id(conn, job_ids)
             counts = await self.counts(J.c.job_id.in_(job_ids), conn=conn) if job_ids else Counts()
-        info = WebhookInfo(webhook_id=m["webhook_id"], source=Source(m["source"]), event_type=m["event_type"],
-                           title=m["title"], hints=MediaHints.from_dict(m["hints"]), created_at=m["created_at"],
-                           job_ids=tuple(job_ids))
+        info = WebhookInfo(
+            webhook_id=m["webhook_id"],
+            source=Source(m["source"]),
+            event_type=m["event_type"],
+            title=m["title"],
+            hints=MediaHints.from_dict(m["hints"]),
+            created_at=m["created_at"],
+            job_ids=tuple(job_ids),
+        )
         return info, counts, jobs
 
     # stats
 
     def today_query(self, since: datetime) -> Any:
-        return (select(J.c.result, func.count(), func.sum(cast(J.c.track_changed, Integer)),
-                       func.sum(J.c.duration_ms))
-                .where(J.c.completed_at >= since, J.c.result.is_not(None)).group_by(J.c.result))
+        return (
+            select(
+                J.c.result,
+                func.count(),
+                func.sum(cast(J.c.track_changed, Integer)),
+                func.sum(J.c.duration_ms),
+            )
+            .where(J.c.completed_at >= since, J.c.result.is_not(None))
+            .group_by(J.c.result)
+        )
 
     async def lifetime_stats(self) -> tuple[PeriodStats, dict[str, PeriodStats], dict[str, PeriodStats]]:
         return await self.engines.run_read(
-            lambda conn: _fold_lifetime(conn.execute(select(*_LIFETIME_COLUMNS)).all()))
+            lambda conn: _fold_lifetime(conn.execute(select(*_LIFETIME_COLUMNS)).all())
+        )
 
     @staticmethod
-    def job_stats_conditions(*, batch_id: str | None = None, webhook_id: str | None = None,
-                             source: Source | None = None, container: Container | None = None,
-                             created_after: datetime | None = None) -> list[Any]:
+    def job_stats_conditions(
+        *,
+        batch_id: str | None = None,
+        webhook_id: str | None = None,
+        source: Source | None = None,
+        container: Container | None = None,
+        created_after: datetime | None = None,
+    ) -> list[Any]:
         conditions: list[Any] = []
         if batch_id:
             conditions.append(J.c.batch_id == batch_id)
@@ -928,25 +1145,57 @@ class QueueStorage:
         column first, SQLite would rather walk that whole index (rows in group order) than
         search the filter's own index.
         """
-        return (select(J.c.status, J.c.result, J.c.container, J.c.source, J.c.reason_code, func.count(),
-                       func.sum(cast(J.c.track_changed, Integer)), func.sum(J.c.duration_ms))
-                .where(*conditions)
-                .group_by(J.c.reason_code, J.c.status, J.c.result, J.c.container, J.c.source))
+        return (
+            select(
+                J.c.status,
+                J.c.result,
+                J.c.container,
+                J.c.source,
+                J.c.reason_code,
+                func.count(),
+                func.sum(cast(J.c.track_changed, Integer)),
+                func.sum(J.c.duration_ms),
+            )
+            .where(*conditions)
+            .group_by(J.c.reason_code, J.c.status, J.c.result, J.c.container, J.c.source)
+        )
 
-    async def job_stats(self, *, batch_id: str | None = None, webhook_id: str | None = None,
-                        source: Source | None = None, container: Container | None = None,
-                        created_after: datetime | None = None) -> JobStats:
+    async def job_stats(
+        self,
+        *,
+        batch_id: str | None = None,
+        webhook_id: str | None = None,
+        source: Source | None = None,
+        container: Container | None = None,
+        created_after: datetime | None = None,
+    ) -> JobStats:
         """Figures over the matching jobs, aggregated by the database (no job row is loaded).
 
         One statement, so the counts, outcomes and reasons agree with each other.
         """
-        conditions = self.job_stats_conditions(batch_id=batch_id, webhook_id=webhook_id, source=source,
-                                               container=container, created_after=created_after)
+        conditions = self.job_stats_conditions(
+            batch_id=batch_id,
+            webhook_id=webhook_id,
+            source=source,
+            container=container,
+            created_after=created_after,
+        )
         async with self.engines.read() as conn:
-            groups = [(status, result, container_ or "unknown", source_, reason, int(n), int(changed or 0),
-                       int(duration or 0))
-                      for status, result, container_, source_, reason, n, changed, duration
-                      in await conn.execute(self.job_stats_query(*conditions))]
+            groups = [
+                (
+                    status,
+                    result,
+                    container_ or "unknown",
+                    source_,
+                    reason,
+                    int(n),
+                    int(changed or 0),
+                    int(duration or 0),
+                )
+                for status, result, container_, source_, reason, n, changed, duration in await conn.execute(
+                    self.job_stats_query(*conditions)
+                )
+            ]
         finished = [(g[1], g[2], g[3], g[5], g[6], g[7]) for g in groups if g[1]]
         reasons: dict[str, int] = {}
         for status, _result, _container, _source, reason, n, _changed, _duration in groups:
@@ -956,16 +1205,21 @@ class QueueStorage:
         return JobStats(
             counts=_counts((g[0], g[1], g[5], g[6]) for g in groups),
             outcomes=_period(_by_result(finished, lambda row: "all").get("all", [])),
-            per_container={key: _period(rows) for key, rows in _by_result(finished, lambda row: row[1]).items()},
+            per_container={
+                key: _period(rows) for key, rows in _by_result(finished, lambda row: row[1]).items()
+            },
             per_source={key: _period(rows) for key, rows in _by_result(finished, lambda row: row[2]).items()},
-            reasons=tuple(ReasonCount(reason_code=code, count=n)
-                          for code, n in sorted(reasons.items(), key=lambda item: (-item[1], item[0]))),
+            reasons=tuple(
+                ReasonCount(reason_code=code, count=n)
+                for code, n in sorted(reasons.items(), key=lambda item: (-item[1], item[0]))
+            ),
         )
 
     # --- retention ----------------------------------------------------------------------
 
-    async def cleanup(self, rules: Sequence[tuple[Sequence[JobStatus], datetime]],
-                      orphans_before: datetime) -> CleanupResult:
+    async def cleanup(
+        self, rules: Sequence[tuple[Sequence[JobStatus], datetime]], orphans_before: datetime
+    ) -> CleanupResult:
         """Delete terminal jobs finished before each rule's cutoff, then orphaned batches/webhooks.
 
         Deletes in chunks, so SQLite's writer is never held for long.
@@ -976,38 +1230,67 @@ class QueueStorage:
             if any(JobStatus(s) not in TERMINAL_STATUSES for s in values):
                 raise InvalidRequest("statuses", "only completed, failed or cancelled jobs can be cleaned up")
             while True:
-                pick = (select(J.c.seq).where(J.c.completed_at < cutoff, J.c.status.in_(values))
-                        .limit(_DELETE_CHUNK))
+                pick = (
+                    select(J.c.seq)
+                    .where(J.c.completed_at < cutoff, J.c.status.in_(values))
+                    .limit(_DELETE_CHUNK)
+                )
                 async with self.engines.write() as conn:
-                    count = (await conn.execute(delete(J).where(J.c.seq.in_(pick.scalar_subquery())))).rowcount
+                    count = (
+                        await conn.execute(delete(J).where(J.c.seq.in_(pick.scalar_subquery())))
+                    ).rowcount
                 removed += count or 0
                 if not count or count < _DELETE_CHUNK:
                     break
         async with self.engines.write() as conn:
-            batches = (await conn.execute(delete(BATCHES).where(
-                BATCHES.c.status.not_in(_ACTIVE_BATCH), BATCHES.c.created_at < orphans_before,
-                ~exists(select(literal_column("1")).select_from(J).where(J.c.batch_id == BATCHES.c.batch_id)),
-            ))).rowcount or 0
-            webhooks = (await conn.execute(delete(WEBHOOKS).where(
-                WEBHOOKS.c.created_at < orphans_before,
-                ~exists(select(literal_column("1")).select_from(J).where(J.c.webhook_id == WEBHOOKS.c.webhook_id)),
-            ))).rowcount or 0
+            batches = (
+                await conn.execute(
+                    delete(BATCHES).where(
+                        BATCHES.c.status.not_in(_ACTIVE_BATCH),
+                        BATCHES.c.created_at < orphans_before,
+                        ~exists(
+                            select(literal_column("1"))
+                            .select_from(J)
+                            .where(J.c.batch_id == BATCHES.c.batch_id)
+                        ),
+                    )
+                )
+            ).rowcount or 0
+            webhooks = (
+                await conn.execute(
+                    delete(WEBHOOKS).where(
+                        WEBHOOKS.c.created_at < orphans_before,
+                        ~exists(
+                            select(literal_column("1"))
+                            .select_from(J)
+                            .where(J.c.webhook_id == WEBHOOKS.c.webhook_id)
+                        ),
+                    )
+                )
+            ).rowcount or 0
         return CleanupResult(jobs_removed=removed, batches_removed=batches, webhooks_removed=webhooks)
 
     # --- metadata cache -----------------------------------------------------------------
 
     async def cache_get(self, key: str) -> str | None:
         async with self.engines.read() as conn:
-            row = (await conn.execute(select(METADATA_CACHE.c.value).where(
-                METADATA_CACHE.c.key == key, METADATA_CACHE.c.expires_at > utcnow()))).first()
+            row = (
+                await conn.execute(
+                    select(METADATA_CACHE.c.value).where(
+                        METADATA_CACHE.c.key == key, METADATA_CACHE.c.expires_at > utcnow()
+                    )
+                )
+            ).first()
         return row[0] if row else None
 
     async def cache_put(self, key: str, value: str, ttl_seconds: float) -> None:
         upsert = pg_insert if self.dialect == "postgresql" else sqlite_insert
         expires = utcnow() + timedelta(seconds=ttl_seconds)
         stmt = upsert(METADATA_CACHE).values(key=key, value=value, expires_at=expires)
-        stmt = stmt.on_conflict_do_update(index_elements=[METADATA_CACHE.c.key],
-                                          set_={"value": stmt.excluded.value, "expires_at": stmt.excluded.expires_at})
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[METADATA_CACHE.c.key],
+            set_={"value": stmt.excluded.value, "expires_at": stmt.excluded.expires_at},
+        )
         async with self.engines.write() as conn:
             await conn.execute(stmt)
             # Expired entries go while we are here (cheap: bounded by what expired).
@@ -1020,8 +1303,9 @@ def _create_missing_indexes(conn: Any, tables: Sequence[Any]) -> None:
             index.create(conn, checkfirst=True)
 
 
-def _by_result(rows: Sequence[tuple[str, str, str, int, int, int]], key: Any
-               ) -> dict[str, list[tuple[str, int, int, int]]]:
+def _by_result(
+    rows: Sequence[tuple[str, str, str, int, int, int]], key: Any
+) -> dict[str, list[tuple[str, int, int, int]]]:
     """``(result, container, source, n, changed, duration)`` rows summed per ``key`` and result,
     in the ``(result, n, changed, duration)`` shape that :func:`_period` folds."""
     sums: dict[str, dict[str, list[int]]] = {}
@@ -1029,8 +1313,10 @@ def _by_result(rows: Sequence[tuple[str, str, str, int, int, int]], key: Any
         per_result = sums.setdefault(key(row), {}).setdefault(row[0], [0, 0, 0])
         for i, value in enumerate(row[3:]):
             per_result[i] += value
-    return {name: [(result, n, changed, duration) for result, (n, changed, duration) in by_result.items()]
-            for name, by_result in sums.items()}
+    return {
+        name: [(result, n, changed, duration) for result, (n, changed, duration) in by_result.items()]
+        for name, by_result in sums.items()
+    }
 
 
 def _period(rows: Sequence[tuple[str, int, int | None, int | None]]) -> PeriodStats:
@@ -1047,9 +1333,16 @@ def _period(rows: Sequence[tuple[str, int, int | None, int | None]]) -> PeriodSt
     )
 
 
-_LIFETIME_COLUMNS = (LIFETIME_STATS.c.container, LIFETIME_STATS.c.source, LIFETIME_STATS.c.total,
-                     LIFETIME_STATS.c.success, LIFETIME_STATS.c.failed, LIFETIME_STATS.c.skipped,
-                     LIFETIME_STATS.c.track_changes, LIFETIME_STATS.c.duration_ms_sum)
+_LIFETIME_COLUMNS = (
+    LIFETIME_STATS.c.container,
+    LIFETIME_STATS.c.source,
+    LIFETIME_STATS.c.total,
+    LIFETIME_STATS.c.success,
+    LIFETIME_STATS.c.failed,
+    LIFETIME_STATS.c.skipped,
+    LIFETIME_STATS.c.track_changes,
+    LIFETIME_STATS.c.duration_ms_sum,
+)
 
 
 def _fold_lifetime(rows: Sequence[Any]) -> tuple[PeriodStats, dict[str, PeriodStats], dict[str, PeriodStats]]:
@@ -1059,14 +1352,27 @@ def _fold_lifetime(rows: Sequence[Any]) -> tuple[PeriodStats, dict[str, PeriodSt
     by_container: dict[str, list[int]] = {}
     by_source: dict[str, list[int]] = {}
     for container, source, *values in rows:
-        for sums in (overall, by_container.setdefault(container, [0] * 6), by_source.setdefault(source, [0] * 6)):
+        for sums in (
+            overall,
+            by_container.setdefault(container, [0] * 6),
+            by_source.setdefault(source, [0] * 6),
+        ):
             for i, value in enumerate(values):
                 sums[i] += int(value or 0)
-    return (_totals(overall), {key: _totals(v) for key, v in by_container.items()},
-            {key: _totals(v) for key, v in by_source.items()})
+    return (
+        _totals(overall),
+        {key: _totals(v) for key, v in by_container.items()},
+        {key: _totals(v) for key, v in by_source.items()},
+    )
 
 
 def _totals(row: Any) -> PeriodStats:
     total, success, failed, skipped, changes, duration = (int(v or 0) for v in row)
-    return PeriodStats(total=total, success=success, failed=failed, skipped=skipped, track_changes=changes,
-                       avg_duration_ms=duration / total if total else 0.0)
+    return PeriodStats(
+        total=total,
+        success=success,
+        failed=failed,
+        skipped=skipped,
+        track_changes=changes,
+        avg_duration_ms=duration / total if total else 0.0,
+    )

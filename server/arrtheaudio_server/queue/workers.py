@@ -26,6 +26,7 @@ One worker = one loop: claim → (MP4: free-space check) → heartbeat while the
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -50,8 +51,9 @@ SpaceProbe = Callable[[Path], int]
 
 
 class Pipeline(Protocol):
-    async def process(self, path: Path, hints: MediaHints | None = None, *,
-                      dry_run: bool | None = None) -> ProcessResult: ...
+    async def process(
+        self, path: Path, hints: MediaHints | None = None, *, dry_run: bool | None = None
+    ) -> ProcessResult: ...
 
 
 @dataclass
@@ -139,10 +141,8 @@ class WorkerPool:
     # --- the worker loop ----------------------------------------------------------------
 
     async def _idle(self) -> None:
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), self.settings.poll_interval_seconds)
-        except TimeoutError:
-            pass
 
     async def _work(self, worker_id: str) -> None:
         while not self._stopping:
@@ -150,8 +150,9 @@ class WorkerPool:
             if mp4_slot:
                 self._mp4_reserved += 1
             try:
-                claimed = await self.storage.claim(worker_id=worker_id, lease_seconds=self.settings.lease_seconds,
-                                                   allow_mp4=mp4_slot)
+                claimed = await self.storage.claim(
+                    worker_id=worker_id, lease_seconds=self.settings.lease_seconds, allow_mp4=mp4_slot
+                )
             except Exception as exc:  # noqa: BLE001 - storage hiccup: log, back off, try again
                 log.warning("queue.claim_failed", worker=worker_id, error=str(exc))
                 claimed = None
@@ -214,19 +215,28 @@ class WorkerPool:
 
     def _wait_for_space(self, reason: str, *, inline: bool = False) -> JobOutcome:
         if inline:
-            return JobOutcome(status=JobStatus.FAILED, result=ResultStatus.FAILED, reason=reason,
-                              reason_code=ReasonCode.INSUFFICIENT_SPACE.value)
+            return JobOutcome(
+                status=JobStatus.FAILED,
+                result=ResultStatus.FAILED,
+                reason=reason,
+                reason_code=ReasonCode.INSUFFICIENT_SPACE.value,
+            )
         return JobOutcome(
-            status=JobStatus.WAITING_FOR_SPACE, reason=reason, reason_code=ReasonCode.INSUFFICIENT_SPACE.value,
+            status=JobStatus.WAITING_FOR_SPACE,
+            reason=reason,
+            reason_code=ReasonCode.INSUFFICIENT_SPACE.value,
             next_attempt_at=utcnow() + timedelta(seconds=self.settings.space_recheck_seconds),
-            refund_attempt=True)
+            refund_attempt=True,
+        )
 
-    async def _execute(self, running: RunningJob, hints: MediaHints | None, *,
-                       inline: bool = False) -> JobOutcome | None:
+    async def _execute(
+        self, running: RunningJob, hints: MediaHints | None, *, inline: bool = False
+    ) -> JobOutcome | None:
         job = running.job
         task = asyncio.create_task(
             self.pipeline.process(Path(job.file_path), hints, dry_run=True if job.dry_run else None),
-            name=f"pipeline-{job.job_id}")
+            name=f"pipeline-{job.job_id}",
+        )
         running.task = task
         beat = asyncio.create_task(self._heartbeat(running), name=f"heartbeat-{job.job_id}")
         timeout = self.settings.timeout_seconds + self.timeout_margin
@@ -244,8 +254,9 @@ class WorkerPool:
         if not done:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
-            return self._failure(job, ReasonCode.TIMEOUT,
-                                 f"processing took longer than {self.settings.timeout_seconds:g}s")
+            return self._failure(
+                job, ReasonCode.TIMEOUT, f"processing took longer than {self.settings.timeout_seconds:g}s"
+            )
         if task.cancelled():
             if running.stop_reason == "shutdown":
                 await self._release(running)
@@ -253,8 +264,11 @@ class WorkerPool:
             if running.stop_reason == "lease_lost":
                 log.warning("queue.lease_lost", job_id=job.job_id, worker=running.worker_id)
                 return None
-            return JobOutcome(status=JobStatus.CANCELLED, reason="cancelled while running",
-                              reason_code=ReasonCode.CANCELLED.value)
+            return JobOutcome(
+                status=JobStatus.CANCELLED,
+                reason="cancelled while running",
+                reason_code=ReasonCode.CANCELLED.value,
+            )
         exc = task.exception()
         if exc is not None:
             log.error("queue.pipeline_crashed", job_id=job.job_id, error=repr(exc))
@@ -271,8 +285,9 @@ class WorkerPool:
         while True:
             await asyncio.sleep(self.settings.heartbeat_seconds)
             try:
-                state = await self.storage.heartbeat(running.job.job_id, worker_id=running.worker_id,
-                                                     lease_seconds=self.settings.lease_seconds)
+                state = await self.storage.heartbeat(
+                    running.job.job_id, worker_id=running.worker_id, lease_seconds=self.settings.lease_seconds
+                )
             except Exception as exc:  # noqa: BLE001 - keep running; the lease has slack
                 log.warning("queue.heartbeat_failed", job_id=running.job.job_id, error=str(exc))
                 continue
@@ -285,27 +300,51 @@ class WorkerPool:
     # --- deciding what a result means -------------------------------------------------
 
     def _failure(self, job: Job, code: ReasonCode, reason: str) -> JobOutcome:
-        return self.decide(job, ProcessResult(status=ResultStatus.FAILED, reason_code=code, reason=reason,
-                                              path=job.file_path, container=job.container))
+        return self.decide(
+            job,
+            ProcessResult(
+                status=ResultStatus.FAILED,
+                reason_code=code,
+                reason=reason,
+                path=job.file_path,
+                container=job.container,
+            ),
+        )
 
     def decide(self, job: Job, result: ProcessResult, *, inline: bool = False) -> JobOutcome:
         if result.reason_code == ReasonCode.INSUFFICIENT_SPACE:
             return self._wait_for_space(result.reason, inline=inline)
-        common: dict[str, Any] = {"reason": result.reason, "reason_code": result.reason_code.value,
-                                  "container": result.container}
-        if (result.status == ResultStatus.FAILED and result.reason_code.retryable
-                and job.attempts <= self.settings.retry_attempts):
+        common: dict[str, Any] = {
+            "reason": result.reason,
+            "reason_code": result.reason_code.value,
+            "container": result.container,
+        }
+        if (
+            result.status == ResultStatus.FAILED
+            and result.reason_code.retryable
+            and job.attempts <= self.settings.retry_attempts
+        ):
             return JobOutcome(
-                status=JobStatus.QUEUED, priority=Priority.LOW,
-                next_attempt_at=utcnow() + timedelta(seconds=self.settings.retry_delay_seconds), **common)
+                status=JobStatus.QUEUED,
+                priority=Priority.LOW,
+                next_attempt_at=utcnow() + timedelta(seconds=self.settings.retry_delay_seconds),
+                **common,
+            )
         return JobOutcome(
             status=JobStatus.FAILED if result.status == ResultStatus.FAILED else JobStatus.COMPLETED,
-            result=result.status, duration_ms=result.duration_ms, track_changed=result.track_changed,
-            selected=result.selected, language=result.language, language_source=result.language_source,
-            **common)
+            result=result.status,
+            duration_ms=result.duration_ms,
+            track_changed=result.track_changed,
+            selected=result.selected,
+            language=result.language,
+            language_source=result.language_source,
+            **common,
+        )
 
     async def _record(self, running: RunningJob, outcome: JobOutcome) -> Job | None:
-        job, changes = await self.storage.finish(running.job.job_id, worker_id=running.worker_id, outcome=outcome)
+        job, changes = await self.storage.finish(
+            running.job.job_id, worker_id=running.worker_id, outcome=outcome
+        )
         running.final = job
         if changes:
             self.on_change(changes)
