@@ -87,6 +87,18 @@ class AudioTrack:
     forced: bool = False
     commentary: bool = False
     visual_impaired: bool = False
+    hearing_impaired: bool = False
+    original: bool = False  # MKV FlagOriginal: the track is in the content's original language
+    alternate_group: int | None = None  # MP4 tkhd alternate_group (players enable one track per group)
+
+
+class WriteMethod(StrEnum):
+    """How a change reached the file (or would have, in a dry run)."""
+
+    NONE = "none"  # nothing written: already correct, dry run, skipped or failed before writing
+    IN_PLACE = "in_place"  # MP4: the tkhd flag bytes rewritten in the file itself
+    MKVPROPEDIT = "mkvpropedit"  # MKV: one mkvpropedit run edits the header in place
+    REMUX = "remux"  # MP4 fallback: an atomic ffmpeg -c copy remux (layout not safely editable)
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,3 +121,5 @@ class ProcessResult:
     language_source: LanguageSource = LanguageSource.NONE
     dry_run: bool = False
     duration_ms: int = 0
+    write_method: WriteMethod = WriteMethod.NONE
+    write_note: str | None = None  # why the remux fallback was taken, or how hard links were handled
