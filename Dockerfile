@@ -23,6 +23,7 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY pyproject.toml README.md ./
+COPY stubs ./stubs
 COPY client ./client
 COPY server ./server
 RUN pip install ".[server]"

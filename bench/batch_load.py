@@ -182,7 +182,7 @@ def run_pipeline(
 
 
 def run_service(stack: Any, directory: Path, expected: int, timeout: float) -> dict[str, Any]:
-    from arrtheaudio.v1 import common_pb2
+    from arrtheaudio_proto.v1 import common_pb2
 
     with stack.client(timeout=max(60.0, timeout)) as client:
         start = time.perf_counter()

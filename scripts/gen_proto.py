@@ -2,11 +2,18 @@
 """Generate everything that derives from ``proto/``, deterministically, in one command.
 
 Outputs (all committed):
-  client/arrtheaudio/v1/*_pb2.py, *_pb2.pyi, *_pb2_grpc.py   Python messages, type stubs, gRPC stubs
+  stubs/arrtheaudio_proto/v1/*_pb2.py, *_pb2.pyi, *_pb2_grpc.py
+                                                             Python messages, type stubs, gRPC stubs
   descriptors/arrtheaudio.binpb                              descriptor set for Envoy's transcoder
                                                              (imports included, plus
                                                              google/rpc/error_details.proto so rich
                                                              error details render as JSON)
+
+The proto package is ``arrtheaudio.v1``, so protoc names the Python modules ``arrtheaudio.v1.*``;
+that would put the stubs inside the client library's package (importing them would run
+``arrtheaudio/__init__.py``). They get a top-level package of their own, ``arrtheaudio_proto``,
+which the server and the client both import: ``relocate`` rewrites the generated imports and
+module names (never the proto package or type names inside the serialized descriptors).
 
 protoc comes from the pinned ``grpcio-tools`` wheel; ``google/api`` and ``google/rpc`` protos
 come from the installed ``googleapis-common-protos`` wheel (never copied into the repo).
@@ -20,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import filecmp
+import re
 import shutil
 import sys
 import tempfile
@@ -27,8 +35,12 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 PROTO_DIR = REPO_ROOT / "proto"
-PACKAGE_DIR = "arrtheaudio/v1"
-CLIENT_DIR = REPO_ROOT / "client"
+PACKAGE_DIR = "arrtheaudio/v1"  # where the protos live (buf: directory = proto package)
+STUBS_DIR = "stubs/arrtheaudio_proto/v1"  # where their Python modules go, relative to the repo
+PYTHON_PACKAGE = "arrtheaudio_proto.v1"
+# Python module references only: `from arrtheaudio_proto.v1 import x_pb2`, `'arrtheaudio.v1.x_pb2'`.
+# Proto names (`arrtheaudio.v1.JobService`, `.arrtheaudio.v1.Job`) never end in _pb2 or follow `from`.
+_MODULE_REF = re.compile(r"\bfrom arrtheaudio\.v1 import\b|\barrtheaudio\.v1\.(?=\w+_pb2(?:_grpc)?\b)")
 DESCRIPTOR = REPO_ROOT / "descriptors" / "arrtheaudio.binpb"
 # Not imported by our protos, but the server attaches these to errors; Envoy can only
 # render details whose types are in its descriptor set.
@@ -71,9 +83,18 @@ def run_protoc(args: list[str]) -> None:
         raise SystemExit(f"gen_proto: protoc failed (exit {rc}) for: {' '.join(args)}")
 
 
+def relocate(source: str) -> str:
+    """Point one generated module's imports and module names at ``arrtheaudio_proto.v1``."""
+
+    def repl(match: re.Match[str]) -> str:
+        return f"from {PYTHON_PACKAGE} import" if match.group(0).startswith("from") else f"{PYTHON_PACKAGE}."
+
+    return _MODULE_REF.sub(repl, source)
+
+
 def generate(out_root: Path) -> None:
-    """Write the Python package under ``out_root/client`` and the descriptor under ``out_root/descriptors``."""
-    client_out = out_root / "client"
+    """Write the Python package under ``out_root/stubs`` and the descriptor under ``out_root/descriptors``."""
+    client_out = out_root / "protoc-out"
     (client_out / PACKAGE_DIR).mkdir(parents=True, exist_ok=True)
     includes = [f"-I{PROTO_DIR}", f"-I{googleapis_proto_root()}", f"-I{wkt_proto_root()}"]
     files = proto_files()
@@ -97,12 +118,18 @@ def generate(out_root: Path) -> None:
             *EXTRA_DESCRIPTOR_PROTOS,
         ]
     )
+    stubs = out_root / STUBS_DIR
+    stubs.mkdir(parents=True, exist_ok=True)
+    for path in sorted((client_out / PACKAGE_DIR).iterdir()):
+        if path.name.endswith(GENERATED_SUFFIXES):
+            (stubs / path.name).write_text(relocate(path.read_text()))
+    shutil.rmtree(client_out)
 
 
 def generated_in(root: Path) -> dict[str, Path]:
     """Relative path → file, for every generated file under a tree laid out like the repo."""
     found: dict[str, Path] = {}
-    pkg = root / "client" / PACKAGE_DIR
+    pkg = root / STUBS_DIR
     if pkg.is_dir():
         for path in pkg.iterdir():
             if path.name.endswith(GENERATED_SUFFIXES):

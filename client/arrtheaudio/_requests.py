@@ -16,7 +16,7 @@ from google.protobuf import timestamp_pb2
 
 from arrtheaudio import enums
 from arrtheaudio.durations import days, whole_days
-from arrtheaudio.v1 import (
+from arrtheaudio_proto.v1 import (
     admin_service_pb2,
     batch_service_pb2,
     job_service_pb2,

@@ -22,7 +22,7 @@ from arrtheaudio._stubs import Stubs
 from arrtheaudio.errors import error_from_rpc
 from arrtheaudio.options import DEFAULT_TIMEOUT, ClientOptions
 from arrtheaudio.paging import MAX_PAGE_SIZE, Page, awalk_pages
-from arrtheaudio.v1 import (
+from arrtheaudio_proto.v1 import (
     admin_service_pb2,
     batch_service_pb2,
     common_pb2,

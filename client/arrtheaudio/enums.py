@@ -11,7 +11,7 @@ from typing import TypeVar, cast
 
 from google.protobuf.internal.enum_type_wrapper import EnumTypeWrapper
 
-from arrtheaudio.v1 import common_pb2, webhook_service_pb2
+from arrtheaudio_proto.v1 import common_pb2, webhook_service_pb2
 
 JobStatus = common_pb2.JobStatus
 JobResult = common_pb2.JobResult

@@ -22,7 +22,7 @@ import grpc
 import structlog
 from grpc_health.v1 import health
 
-from arrtheaudio.v1 import (
+from arrtheaudio_proto.v1 import (
     admin_service_pb2,
     admin_service_pb2_grpc,
     batch_service_pb2,

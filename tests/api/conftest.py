@@ -21,7 +21,7 @@ from google.rpc import error_details_pb2
 from grpc_health.v1 import health_pb2_grpc
 from grpc_status import rpc_status
 
-from arrtheaudio.v1 import (
+from arrtheaudio_proto.v1 import (
     admin_service_pb2_grpc,
     batch_service_pb2_grpc,
     job_service_pb2,

@@ -10,7 +10,7 @@ import pytest
 from grpc_health.v1 import health_pb2
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
-from arrtheaudio.v1 import admin_service_pb2, batch_service_pb2, job_service_pb2, stats_service_pb2
+from arrtheaudio_proto.v1 import admin_service_pb2, batch_service_pb2, job_service_pb2, stats_service_pb2
 from tests.api.conftest import API_KEY, Api, ApiFactory
 
 KEYED_CALLS = [

@@ -8,7 +8,7 @@ import asyncio
 import grpc
 import pytest
 
-from arrtheaudio.v1 import batch_service_pb2, common_pb2, job_service_pb2
+from arrtheaudio_proto.v1 import batch_service_pb2, common_pb2, job_service_pb2
 from tests.api.conftest import AUTH, Api, ApiFactory, violations
 from tests.support.media_files import AudioSpec, file_fingerprint, make_mkv, read_back
 

@@ -9,7 +9,7 @@ import grpc
 import pytest
 from google.protobuf import timestamp_pb2
 
-from arrtheaudio.v1 import admin_service_pb2, common_pb2, job_service_pb2, stats_service_pb2
+from arrtheaudio_proto.v1 import admin_service_pb2, common_pb2, job_service_pb2, stats_service_pb2
 from tests.api.conftest import AUTH, Api, ApiFactory, violations
 from tests.support.arr_library import fixture_bytes
 

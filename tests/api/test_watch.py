@@ -9,7 +9,7 @@ import asyncio
 import grpc
 import pytest
 
-from arrtheaudio.v1 import batch_service_pb2, common_pb2, job_service_pb2, webhook_service_pb2
+from arrtheaudio_proto.v1 import batch_service_pb2, common_pb2, job_service_pb2, webhook_service_pb2
 from arrtheaudio_server.api.watch import WatchConfig, WatchSpec, _Feed, watch_stream
 from arrtheaudio_server.queue.domain import QueueEvent
 from arrtheaudio_server.queue.events import EventBus

@@ -10,7 +10,7 @@ import grpc
 import pytest
 from google.rpc import error_details_pb2
 
-from arrtheaudio.v1 import common_pb2, job_service_pb2, webhook_service_pb2
+from arrtheaudio_proto.v1 import common_pb2, job_service_pb2, webhook_service_pb2
 from tests.api.conftest import API_KEY, AUTH, Api, ApiFactory, rich_details, violations
 from tests.support.arr_library import fixture_bytes, radarr_mp4_payload, sonarr_payload_with_paths
 from tests.support.media_files import file_fingerprint, read_back

@@ -13,7 +13,7 @@ from click.testing import CliRunner, Result
 
 from arrtheaudio.cli import exit_codes
 from arrtheaudio.cli.main import cli
-from arrtheaudio.v1 import common_pb2
+from arrtheaudio_proto.v1 import common_pb2
 from tests.client.canned import API_KEY, CannedBackend
 
 grpc_max_workers = 4  # read by pytest-grpc

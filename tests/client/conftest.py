@@ -14,7 +14,7 @@ from typing import Any
 import grpc
 import pytest
 
-from arrtheaudio.v1 import job_service_pb2_grpc
+from arrtheaudio_proto.v1 import job_service_pb2_grpc
 from tests.client.canned import AioCannedServicer, CannedBackend, CannedServicer, add_to_server
 
 

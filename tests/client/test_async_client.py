@@ -17,7 +17,7 @@ from arrtheaudio import (
     Unauthenticated,
     Unavailable,
 )
-from arrtheaudio.v1 import common_pb2
+from arrtheaudio_proto.v1 import common_pb2
 from tests.client.canned import API_KEY, CannedBackend
 
 Server = tuple[str, CannedBackend]

@@ -25,7 +25,7 @@ from arrtheaudio import (
 )
 from arrtheaudio.cli import exit_codes
 from arrtheaudio.cli.main import cli
-from arrtheaudio.v1 import common_pb2
+from arrtheaudio_proto.v1 import common_pb2
 from tests.support.media_files import AudioSpec, file_fingerprint, make_mkv, read_back, tools_available
 from tests.support.server import ServerProcess, running_server
 

@@ -20,7 +20,7 @@ from arrtheaudio import (
     Unauthenticated,
     Unavailable,
 )
-from arrtheaudio.v1 import common_pb2, job_service_pb2
+from arrtheaudio_proto.v1 import common_pb2, job_service_pb2
 from tests.client.canned import API_KEY, CannedBackend
 
 grpc_max_workers = 4  # read by pytest-grpc: streams and unary calls in parallel

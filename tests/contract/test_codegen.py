@@ -29,9 +29,11 @@ def test_committed_generated_code_is_fresh() -> None:
 
 @pytest.fixture
 def repo_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    """gen_proto pointed at a copy of the repo's proto/, client/arrtheaudio/v1 and descriptors/."""
+    """gen_proto pointed at a copy of the repo's proto/, stubs/arrtheaudio_proto/v1 and descriptors/."""
     shutil.copytree(REPO_ROOT / "proto", tmp_path / "proto")
-    shutil.copytree(REPO_ROOT / "client" / "arrtheaudio" / "v1", tmp_path / "client" / "arrtheaudio" / "v1")
+    shutil.copytree(
+        REPO_ROOT / "stubs" / "arrtheaudio_proto" / "v1", tmp_path / "stubs" / "arrtheaudio_proto" / "v1"
+    )
     shutil.copytree(REPO_ROOT / "descriptors", tmp_path / "descriptors")
     gen = load_script("gen_proto")
     monkeypatch.setattr(gen, "REPO_ROOT", tmp_path)
@@ -51,26 +53,26 @@ def test_check_names_stale_files_and_regeneration_fixes_them(
     )
     assert gen.main(["--check"]) == 1
     err = capsys.readouterr().err
-    assert "out of date: client/arrtheaudio/v1/common_pb2.py" in err
-    assert "out of date: client/arrtheaudio/v1/common_pb2.pyi" in err
+    assert "out of date: stubs/arrtheaudio_proto/v1/common_pb2.py" in err
+    assert "out of date: stubs/arrtheaudio_proto/v1/common_pb2.pyi" in err
     assert "out of date: descriptors/arrtheaudio.binpb" in err
     # Files of other protos are untouched by the change.
     assert "job_service_pb2_grpc.py" not in err
 
     assert gen.main([]) == 0
-    assert "note" in (root / "client" / "arrtheaudio" / "v1" / "common_pb2.pyi").read_text()
+    assert "note" in (root / "stubs" / "arrtheaudio_proto" / "v1" / "common_pb2.pyi").read_text()
     assert gen.main(["--check"]) == 0
 
 
 def test_check_reports_missing_and_leftover_files(repo_copy, capsys: pytest.CaptureFixture[str]) -> None:
     gen, root = repo_copy
-    pkg = root / "client" / "arrtheaudio" / "v1"
+    pkg = root / "stubs" / "arrtheaudio_proto" / "v1"
     (pkg / "stats_service_pb2_grpc.py").unlink()
     (pkg / "old_service_pb2.py").write_text("# from a deleted proto\n")
     assert gen.main(["--check"]) == 1
     err = capsys.readouterr().err
-    assert "missing: client/arrtheaudio/v1/stats_service_pb2_grpc.py" in err
-    assert "no longer generated (delete it): client/arrtheaudio/v1/old_service_pb2.py" in err
+    assert "missing: stubs/arrtheaudio_proto/v1/stats_service_pb2_grpc.py" in err
+    assert "no longer generated (delete it): stubs/arrtheaudio_proto/v1/old_service_pb2.py" in err
     assert gen.main([]) == 0
     assert not (pkg / "old_service_pb2.py").exists()
     assert gen.main(["--check"]) == 0
@@ -78,7 +80,7 @@ def test_check_reports_missing_and_leftover_files(repo_copy, capsys: pytest.Capt
 
 def test_generation_is_deterministic(repo_copy) -> None:
     gen, root = repo_copy
-    before = {p: p.read_bytes() for p in (root / "client").rglob("*_pb2*")}
+    before = {p: p.read_bytes() for p in (root / "stubs").rglob("*_pb2*")}
     before[root / "descriptors" / "arrtheaudio.binpb"] = (
         root / "descriptors" / "arrtheaudio.binpb"
     ).read_bytes()
@@ -89,13 +91,13 @@ def test_generation_is_deterministic(repo_copy) -> None:
 
 
 def test_generated_modules_import_as_package_and_use_no_vendored_google_protos() -> None:
-    pkg = REPO_ROOT / "client" / "arrtheaudio" / "v1"
+    pkg = REPO_ROOT / "stubs" / "arrtheaudio_proto" / "v1"
     job_pb2 = (pkg / "job_service_pb2.py").read_text()
-    assert "from arrtheaudio.v1 import common_pb2" in job_pb2
+    assert "from arrtheaudio_proto.v1 import common_pb2" in job_pb2
     assert "from google.api import annotations_pb2" in job_pb2
     assert not (REPO_ROOT / "proto" / "google").exists(), "third-party protos must come from the wheel"
 
-    from arrtheaudio.v1 import admin_service_pb2_grpc, common_pb2, job_service_pb2
+    from arrtheaudio_proto.v1 import admin_service_pb2_grpc, common_pb2, job_service_pb2
 
     job = job_service_pb2.GetJobResponse(job=common_pb2.Job(job_id="j", status=common_pb2.JOB_STATUS_RUNNING))
     assert (
@@ -121,3 +123,14 @@ def test_descriptor_set_has_our_services_imports_and_error_details() -> None:
     } <= names
     services = {s.name for f in fds.file if f.package == "arrtheaudio.v1" for s in f.service}
     assert services == set(SERVICES)
+
+
+def test_stubs_import_without_loading_the_client_library() -> None:
+    """The stubs are their own package: the server imports them without the client's modules."""
+    code = (
+        "import sys, arrtheaudio_proto.v1.job_service_pb2_grpc, arrtheaudio_proto.v1.common_pb2\n"
+        "loaded = sorted(m for m in sys.modules if m == 'arrtheaudio' or m.startswith('arrtheaudio.'))\n"
+        "print(loaded)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"

@@ -82,7 +82,7 @@ def test_path_variables_are_fields_of_the_request() -> None:
 
 
 def test_webhook_requests_wrap_the_raw_body_and_take_query_credentials() -> None:
-    from arrtheaudio.v1 import webhook_service_pb2
+    from arrtheaudio_proto.v1 import webhook_service_pb2
 
     for message in (webhook_service_pb2.SonarrWebhookRequest, webhook_service_pb2.RadarrWebhookRequest):
         fields = {f.name: f for f in message.DESCRIPTOR.fields}
@@ -103,7 +103,7 @@ def test_webhook_requests_wrap_the_raw_body_and_take_query_credentials() -> None
     ],
 )
 def test_enums_have_the_domain_values(enum_name: str, values: list[str]) -> None:
-    from arrtheaudio.v1 import common_pb2
+    from arrtheaudio_proto.v1 import common_pb2
 
     enum = common_pb2.DESCRIPTOR.enum_types_by_name[enum_name]
     prefix = re.sub(r"(?<!^)([A-Z])", r"_\1", enum_name).upper() + "_"

@@ -20,7 +20,7 @@ from google.protobuf import any_pb2, timestamp_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
-from arrtheaudio.v1 import (
+from arrtheaudio_proto.v1 import (
     batch_service_pb2,
     batch_service_pb2_grpc,
     common_pb2,

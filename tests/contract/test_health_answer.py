@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from arrtheaudio.v1 import admin_service_pb2
+from arrtheaudio_proto.v1 import admin_service_pb2
 from arrtheaudio_server.api.health_http import AdminServicer, package_version
 
 

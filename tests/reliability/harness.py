@@ -30,7 +30,7 @@ from typing import Any
 import grpc
 from google.api import httpbody_pb2
 
-from arrtheaudio.v1 import (
+from arrtheaudio_proto.v1 import (
     batch_service_pb2,
     batch_service_pb2_grpc,
     common_pb2,

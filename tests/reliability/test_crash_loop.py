@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from arrtheaudio.v1 import common_pb2 as batch_pb2
+from arrtheaudio_proto.v1 import common_pb2 as batch_pb2
 from tests.reliability.conftest import Backend
 from tests.reliability.harness import (
     SIZES,

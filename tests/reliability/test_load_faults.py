@@ -26,7 +26,7 @@ from pathlib import Path
 import grpc
 import pytest
 
-from arrtheaudio.v1 import webhook_service_pb2
+from arrtheaudio_proto.v1 import webhook_service_pb2
 from tests.reliability.harness import (
     SIZES,
     Api,

@@ -33,7 +33,7 @@ from arrtheaudio.client import Client
 from arrtheaudio.durations import days, parse_duration, whole_days
 from arrtheaudio.errors import ArrTheAudioError
 from arrtheaudio.options import API_KEY_ENV, DEFAULT_TARGET, TARGET_ENV
-from arrtheaudio.v1 import batch_service_pb2, common_pb2
+from arrtheaudio_proto.v1 import batch_service_pb2, common_pb2
 
 API_KEY_FILE = Path("config/api_key")
 _META_KEY = "arrtheaudio.remote"

@@ -17,7 +17,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from arrtheaudio import enums
-from arrtheaudio.v1 import (
+from arrtheaudio_proto.v1 import (
     admin_service_pb2,
     batch_service_pb2,
     common_pb2,

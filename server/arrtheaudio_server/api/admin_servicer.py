@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import grpc
 
-from arrtheaudio.v1 import admin_service_pb2, common_pb2
+from arrtheaudio_proto.v1 import admin_service_pb2, common_pb2
 from arrtheaudio_server.api import convert
 from arrtheaudio_server.api.errors import FieldViolation, invalid_fields, translates_errors
 from arrtheaudio_server.api.health_http import AdminServicer as HealthAnswer

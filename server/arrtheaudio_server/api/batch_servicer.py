@@ -13,7 +13,7 @@ from typing import Any
 
 import grpc
 
-from arrtheaudio.v1 import batch_service_pb2, batch_service_pb2_grpc, common_pb2
+from arrtheaudio_proto.v1 import batch_service_pb2, batch_service_pb2_grpc, common_pb2
 from arrtheaudio_server.api import convert
 from arrtheaudio_server.api.errors import (
     ApiError,

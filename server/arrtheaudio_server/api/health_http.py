@@ -12,7 +12,7 @@ from importlib import metadata
 
 import grpc
 
-from arrtheaudio.v1 import admin_service_pb2, admin_service_pb2_grpc
+from arrtheaudio_proto.v1 import admin_service_pb2, admin_service_pb2_grpc
 
 SERVING = "SERVING"
 NOT_SERVING = "NOT_SERVING"

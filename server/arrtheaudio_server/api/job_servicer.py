@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 import grpc
 
-from arrtheaudio.v1 import common_pb2, job_service_pb2, job_service_pb2_grpc
+from arrtheaudio_proto.v1 import common_pb2, job_service_pb2, job_service_pb2_grpc
 from arrtheaudio_server.api import convert
 from arrtheaudio_server.api.errors import ApiError, abort, translates_errors
 from arrtheaudio_server.api.validation import enum_value, order_by, page, require_id

@@ -7,7 +7,7 @@ from typing import TypeVar
 
 import grpc
 
-from arrtheaudio.v1 import stats_service_pb2, stats_service_pb2_grpc
+from arrtheaudio_proto.v1 import stats_service_pb2, stats_service_pb2_grpc
 from arrtheaudio_server.api import convert
 from arrtheaudio_server.api.errors import ApiError, FieldViolation, invalid_fields, translates_errors
 from arrtheaudio_server.api.validation import enum_value, instant, optional_id

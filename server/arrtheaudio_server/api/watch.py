@@ -33,7 +33,7 @@ import structlog
 from google.protobuf.message import Message
 from google.rpc import code_pb2, status_pb2
 
-from arrtheaudio.v1 import common_pb2
+from arrtheaudio_proto.v1 import common_pb2
 from arrtheaudio_server.api.convert import job_to_pb, timestamp
 from arrtheaudio_server.api.errors import abort, internal_status, status_for, to_api_error
 from arrtheaudio_server.clock import utcnow

@@ -19,7 +19,7 @@ import grpc
 import structlog
 from google.rpc import error_details_pb2
 
-from arrtheaudio.v1 import common_pb2, webhook_service_pb2, webhook_service_pb2_grpc
+from arrtheaudio_proto.v1 import common_pb2, webhook_service_pb2, webhook_service_pb2_grpc
 from arrtheaudio_server.api import convert
 from arrtheaudio_server.api.auth import Credentials
 from arrtheaudio_server.api.errors import ApiError, FieldViolation, abort, translates_errors

@@ -3,7 +3,7 @@
 import grpc
 import warnings
 
-from arrtheaudio.v1 import admin_service_pb2 as arrtheaudio_dot_v1_dot_admin__service__pb2
+from arrtheaudio_proto.v1 import admin_service_pb2 as arrtheaudio_dot_v1_dot_admin__service__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
 GRPC_VERSION = grpc.__version__

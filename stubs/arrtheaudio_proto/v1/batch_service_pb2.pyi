@@ -1,6 +1,6 @@
 import datetime
 
-from arrtheaudio.v1 import common_pb2 as _common_pb2
+from arrtheaudio_proto.v1 import common_pb2 as _common_pb2
 from google.api import annotations_pb2 as _annotations_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.rpc import status_pb2 as _status_pb2
