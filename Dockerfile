@@ -26,7 +26,8 @@ COPY pyproject.toml README.md ./
 COPY stubs ./stubs
 COPY client ./client
 COPY server ./server
-RUN pip install ".[server]"
+# Both distributions: the client (stubs, CLI) and the server, which depends on it.
+RUN pip install . ./server
 COPY descriptors/arrtheaudio.binpb /descriptors/arrtheaudio.binpb
 COPY scripts/docker_entrypoint.sh /usr/local/bin/docker_entrypoint.sh
 VOLUME ["/config"]

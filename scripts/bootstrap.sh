@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything ArrTheAudio needs on a fresh Debian machine (run as root) and is cheap to
 # re-run: apt only runs when a tool is missing, pip only when pyproject.toml changed.
-#   scripts/bootstrap.sh            server + client (ffmpeg, mkvtoolnix, venv with .[server,dev])
+#   scripts/bootstrap.sh            server + client (ffmpeg, mkvtoolnix, venv with both
+#                                   distributions editable: -e .[dev] (client) and -e ./server)
 #   scripts/bootstrap.sh --test     also PostgreSQL and the test extras
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,15 +25,16 @@ if (( ${#need_apt[@]} )); then
   apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
 fi
 
-extras="server,dev"
-(( want_test )) && extras="server,dev,test"
-stamp=".venv/.installed-${extras//,/-}"
+extras="dev"
+(( want_test )) && extras="dev,test"
+stamp=".venv/.installed-client-server-${extras//,/-}"
 if [[ ! -x .venv/bin/python ]]; then
   python3 -m venv .venv
 fi
-if [[ ! -f "$stamp" || pyproject.toml -nt "$stamp" ]]; then
-  echo "bootstrap: pip install -e .[$extras]"
+if [[ ! -f "$stamp" || pyproject.toml -nt "$stamp" || server/pyproject.toml -nt "$stamp" ]]; then
+  # One pip run for both: the server's requirement on `arrtheaudio` is met by the local client.
+  echo "bootstrap: pip install -e .[$extras] -e ./server"
   .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -e ".[$extras]"
+  .venv/bin/python -m pip install -q -e ".[$extras]" -e ./server
   touch "$stamp"
 fi

@@ -279,12 +279,6 @@ def test_serve_runs_the_server_main_lazily(monkeypatch: pytest.MonkeyPatch, tmp_
     assert calls == [["--config", str(config)], []]
 
 
-def test_serve_without_server_package(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "arrtheaudio_server.app", None)
-    result = CliRunner().invoke(cli, ["serve"])
-    assert result.exit_code == 1 and "pip install 'arrtheaudio[server]'" in result.output
-
-
 def test_paths_with_brackets_are_printed_literally(run: Any, backend: CannedBackend) -> None:
     backend.jobs["job-1"].file_path = "/media/tv/Show [1080p] [/]/S01E01 [bold].mkv"
     backend.jobs["job-1"].reason = "odd [/] reason"

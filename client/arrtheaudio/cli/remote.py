@@ -500,22 +500,5 @@ def register(group: click.Group) -> None:
         reply = s.client.cleanup(older_than_days, statuses=statuses)
         s.show(reply, render.cleanup_line(reply))
 
-    @group.command("serve")
-    @click.option(
-        "--config",
-        type=click.Path(dir_okay=False, path_type=Path),
-        default=None,
-        help="Server YAML config (default: $ARRTHEAUDIO_CONFIG or ./config/config.yaml).",
-    )
-    def serve(config: Path | None) -> None:
-        """Run the ArrTheAudio server in the foreground (same as arrtheaudio-server)."""
-        try:
-            from arrtheaudio_server.app import main as server_main
-        except ImportError as exc:
-            raise click.ClickException(
-                f"the server is not installed ({exc.name}): pip install 'arrtheaudio[server]'"
-            ) from exc
-        server_main(["--config", str(config)] if config else [])
-
 
 __all__ = ["DurationParam", "RemoteSettings", "register"]

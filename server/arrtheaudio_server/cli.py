@@ -1,7 +1,12 @@
-"""Local commands that need no server: ``arrtheaudio process FILE`` and ``arrtheaudio scan DIR``.
+"""The server's commands in the client's ``arrtheaudio`` CLI: ``process FILE``, ``scan DIR``, ``serve``.
 
-They run the same media pipeline the server's workers run, in this process. The server
-package is imported inside the commands, so a client-only install still loads the CLI.
+``process`` and ``scan`` run the same media pipeline the server's workers run, in this process,
+without a server. They reach the CLI through the ``arrtheaudio.commands`` entry point group
+(server/pyproject.toml), so they exist exactly where this distribution is installed and a
+client-only install has no command that cannot import. The CLI loads this module on every
+start: the server's modules are imported inside the commands, keeping ``arrtheaudio --help``
+and the remote commands fast.
+
 Settings come from ``--config`` (or ``./config/config.yaml`` when it exists), else the
 defaults plus ``ARRTHEAUDIO_*`` environment variables; no config file is created.
 """
@@ -155,47 +160,61 @@ _dry_run_option = click.option("--dry-run", is_flag=True, help="Decide and repor
 _json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON result per file.")
 
 
-def register(group: click.Group) -> None:
-    @group.command("process")
-    @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-    @_dry_run_option
-    @_config_option
-    @_languages_option
-    @_json_option
-    def process_command(
-        file: Path, dry_run: bool, config: Path | None, languages: str | None, as_json: bool
-    ) -> None:
-        """Set the default audio track of FILE (MKV in place, MP4 by remux), without a server."""
-        settings = _load_settings(config, languages)
-        _quiet_logging()
-        results = asyncio.run(_run_files(settings, [file], dry_run, progress=False, as_json=as_json))
-        sys.exit(_exit_code(results))
+@click.command("process")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@_dry_run_option
+@_config_option
+@_languages_option
+@_json_option
+def process_command(
+    file: Path, dry_run: bool, config: Path | None, languages: str | None, as_json: bool
+) -> None:
+    """Set the default audio track of FILE (MKV in place, MP4 by remux), without a server."""
+    settings = _load_settings(config, languages)
+    _quiet_logging()
+    results = asyncio.run(_run_files(settings, [file], dry_run, progress=False, as_json=as_json))
+    sys.exit(_exit_code(results))
 
-    @group.command("scan")
-    @click.argument("directory", type=click.Path(file_okay=False, exists=True, path_type=Path))
-    @_dry_run_option
-    @click.option("--recursive", "-r", is_flag=True, help="Descend into subdirectories.")
-    @_config_option
-    @_languages_option
-    @_json_option
-    def scan_command(
-        directory: Path,
-        dry_run: bool,
-        recursive: bool,
-        config: Path | None,
-        languages: str | None,
-        as_json: bool,
-    ) -> None:
-        """Process every MKV/MP4 file in DIRECTORY, with a progress bar and a summary."""
-        settings = _load_settings(config, languages)
-        _quiet_logging()
-        files = find_media_files(directory, recursive)
-        if not files:
-            click.echo(f"no MKV/MP4 files in {directory}" + ("" if recursive else " (try --recursive)"))
-            return
-        results = asyncio.run(_run_files(settings, files, dry_run, progress=not as_json, as_json=as_json))
-        counts = Counter(r.status.value for r in results)
-        changed = sum(1 for r in results if r.track_changed)
-        summary = ", ".join(f"{counts[s]} {s}" for s in ("success", "skipped", "failed") if counts[s])
-        click.echo(f"{len(results)} files: {summary}; {changed} changed" + (" (dry run)" if dry_run else ""))
-        sys.exit(_exit_code(results))
+
+@click.command("scan")
+@click.argument("directory", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@_dry_run_option
+@click.option("--recursive", "-r", is_flag=True, help="Descend into subdirectories.")
+@_config_option
+@_languages_option
+@_json_option
+def scan_command(
+    directory: Path,
+    dry_run: bool,
+    recursive: bool,
+    config: Path | None,
+    languages: str | None,
+    as_json: bool,
+) -> None:
+    """Process every MKV/MP4 file in DIRECTORY, with a progress bar and a summary."""
+    settings = _load_settings(config, languages)
+    _quiet_logging()
+    files = find_media_files(directory, recursive)
+    if not files:
+        click.echo(f"no MKV/MP4 files in {directory}" + ("" if recursive else " (try --recursive)"))
+        return
+    results = asyncio.run(_run_files(settings, files, dry_run, progress=not as_json, as_json=as_json))
+    counts = Counter(r.status.value for r in results)
+    changed = sum(1 for r in results if r.track_changed)
+    summary = ", ".join(f"{counts[s]} {s}" for s in ("success", "skipped", "failed") if counts[s])
+    click.echo(f"{len(results)} files: {summary}; {changed} changed" + (" (dry run)" if dry_run else ""))
+    sys.exit(_exit_code(results))
+
+
+@click.command("serve")
+@click.option(
+    "--config",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Server YAML config (default: $ARRTHEAUDIO_CONFIG or ./config/config.yaml).",
+)
+def serve_command(config: Path | None) -> None:
+    """Run the ArrTheAudio server in the foreground (same as arrtheaudio-server)."""
+    from arrtheaudio_server.app import main as server_main
+
+    server_main(["--config", str(config)] if config else [])
