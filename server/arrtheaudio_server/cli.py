@@ -86,11 +86,11 @@ async def _run_files(
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from arrtheaudio_server.media.pipeline import Pipeline
     from arrtheaudio_server.metadata.cache import InMemoryMetadataCache
+    from arrtheaudio_server.runtime import build_pipeline
 
     console = Console(highlight=False)
-    pipeline = Pipeline(settings, InMemoryMetadataCache())
+    pipeline = build_pipeline(settings, InMemoryMetadataCache())
     results: list[ProcessResult] = []
     try:
         if not progress:

@@ -3,13 +3,18 @@
 Kept apart from ``app.py`` so tests can build a full in-process server (storage, pipeline,
 queue, workers, servicers) on a random port without going through the CLI. Order matters:
 
-* ``create``   — open the queue's storage, build the pipeline and the event bus, the path
-  policy and the credentials (nothing runs yet);
+* ``create``   — ``build_queue``: open the queue's storage, build the pipeline (TMDB answers
+  cached in the queue's database) and the event bus; then the path policy and the
+  credentials (nothing runs yet);
 * ``register_services`` — one servicer per service of the contract, all over the same queue;
 * ``start``    — remove temp files a crash left in the media roots, start the queue
   (recovery, workers, housekeeping), then let the health monitor report SERVING;
 * ``stop``     — NOT_SERVING first (load balancers drain), then the workers finish or hand
   their jobs back; ``close`` releases the storage and the pipeline's HTTP client.
+
+This module is the composition root: ``build_pipeline`` and ``build_queue`` are the only
+code that constructs the pipeline, the queue's storage and the event bus (the local CLI
+commands build their pipeline here too). tests/domain/test_layers.py holds it to that.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from arrtheaudio_proto.v1 import (
     webhook_service_pb2,
     webhook_service_pb2_grpc,
 )
+from arrtheaudio_server import ids
 from arrtheaudio_server.api.admin_servicer import AdminServicer
 from arrtheaudio_server.api.auth import ApiKeyInterceptor, Credentials
 from arrtheaudio_server.api.batch_servicer import BatchServicer
@@ -43,8 +49,15 @@ from arrtheaudio_server.api.stats_servicer import StatsServicer
 from arrtheaudio_server.api.watch import WatchConfig
 from arrtheaudio_server.api.webhook_servicer import WebhookServicer
 from arrtheaudio_server.config import Settings
+from arrtheaudio_server.media.pipeline import Pipeline
+from arrtheaudio_server.metadata.cache import MetadataCache
 from arrtheaudio_server.paths import PathPolicy
-from arrtheaudio_server.queue.manager import QueueManager
+from arrtheaudio_server.queue.events import EventBus
+from arrtheaudio_server.queue.manager import EventPublisher, QueueManager
+from arrtheaudio_server.queue.metadata_cache import DatabaseMetadataCache
+from arrtheaudio_server.queue.storage import QueueStorage
+from arrtheaudio_server.queue.workers import Pipeline as JobPipeline
+from arrtheaudio_server.queue.workers import SpaceProbe, disk_free
 
 log = structlog.get_logger(__name__)
 
@@ -59,6 +72,44 @@ API_SERVICE_NAMES: tuple[str, ...] = tuple(
         (admin_service_pb2, "AdminService"),
     )
 )
+
+
+def build_pipeline(settings: Settings, cache: MetadataCache | None = None) -> Pipeline:
+    """The media pipeline with its TMDB client; ``cache`` keeps TMDB answers (None: not kept)."""
+    return Pipeline(settings, cache)
+
+
+async def build_queue(
+    settings: Settings,
+    *,
+    pipeline: JobPipeline | None = None,
+    event_bus: EventPublisher | None = None,
+    space_probe: SpaceProbe | None = disk_free,
+    instance_id: str | None = None,
+    timeout_margin_seconds: float = 5.0,
+) -> QueueManager:
+    """Open (and create if needed) the queue's database and build the manager over it.
+
+    Without ``pipeline`` the real media pipeline is built, with TMDB answers cached in the
+    queue's database (shared by every instance); without ``event_bus`` a fresh ``EventBus``
+    (which the manager then closes). Tests pass their own pipeline and bus. Call
+    ``start()`` on the result next.
+    """
+    instance = instance_id or settings.server.instance_id or ids.instance_id()
+    storage = await QueueStorage.open(settings.database_url, instance_id=instance)
+    try:
+        return QueueManager(
+            settings,
+            storage,
+            pipeline if pipeline is not None else build_pipeline(settings, DatabaseMetadataCache(storage)),
+            event_bus if event_bus is not None else EventBus(),
+            space_probe=space_probe,
+            timeout_margin_seconds=timeout_margin_seconds,
+            owns_event_bus=event_bus is None,
+        )
+    except BaseException:
+        await storage.close()
+        raise
 
 
 @dataclass
@@ -82,7 +133,7 @@ class Runtime:
         watch: WatchConfig | None = None,
         health_interval_seconds: float = 5.0,
     ) -> Runtime:
-        queue = await QueueManager.create(settings)
+        queue = await build_queue(settings)
         credentials = Credentials(
             api_key=api_key,
             webhook_username=settings.api.webhook_username,

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from arrtheaudio_server.media.languages import Lang, match_score, normalize, parse_language
+from arrtheaudio_server.languages import Lang, match_score, normalize, parse_language
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from arrtheaudio_server.media.languages import normalize
+from arrtheaudio_server.languages import normalize
 from arrtheaudio_server.media.probe import ProbeFailure, ProbeInfo, probe
 from arrtheaudio_server.media.result import Container, ReasonCode
 from tests.support.media_files import read_back

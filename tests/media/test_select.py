@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from arrtheaudio_server.media.languages import Lang
+from arrtheaudio_server.languages import Lang
 from arrtheaudio_server.media.result import AudioTrack
 from arrtheaudio_server.media.select import best_track_for, choose_track, is_accessory, is_already_correct
 

@@ -5,11 +5,11 @@ from pathlib import Path, PurePath
 import pytest
 
 from arrtheaudio_server.config import Settings
-from arrtheaudio_server.media.languages import Lang
-from arrtheaudio_server.media.result import LanguageSource
+from arrtheaudio_server.languages import Lang
 from arrtheaudio_server.metadata.cache import InMemoryMetadataCache
 from arrtheaudio_server.metadata.heuristics import ids_from_path
 from arrtheaudio_server.metadata.hints import MediaHints
+from arrtheaudio_server.metadata.plan import LanguageSource
 from arrtheaudio_server.metadata.resolver import LanguageResolver
 from arrtheaudio_server.metadata.tmdb import TmdbClient
 

@@ -21,6 +21,7 @@ from arrtheaudio_server.metadata.hints import MediaHints
 from arrtheaudio_server.queue.domain import JobStatus, QueueEvent
 from arrtheaudio_server.queue.manager import QueueManager
 from arrtheaudio_server.queue.storage import QueueStorage
+from arrtheaudio_server.runtime import build_queue
 
 FAST = {
     "lease_seconds": 2.0,
@@ -179,7 +180,7 @@ async def manager_factory(storage_url: str, media_root: Path) -> AsyncIterator[C
         **processing: Any,
     ) -> QueueManager:
         settings = settings or make_settings(url or storage_url, media_root, **processing)
-        manager = await QueueManager.create(
+        manager = await build_queue(
             settings,
             pipeline=pipeline or FakePipeline(),
             event_bus=new_bus(),

@@ -27,11 +27,11 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 RUNNER = textwrap.dedent("""
     import asyncio, sys
     from arrtheaudio_server.config import Settings
-    from arrtheaudio_server.queue.manager import QueueManager
+    from arrtheaudio_server.runtime import build_queue
 
     async def main():
         settings = Settings.model_validate_json(sys.argv[1])
-        manager = await QueueManager.create(settings, instance_id=sys.argv[2])
+        manager = await build_queue(settings, instance_id=sys.argv[2])
         await manager.start()
         print("ready", flush=True)
         await asyncio.Event().wait()

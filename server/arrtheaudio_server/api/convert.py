@@ -14,7 +14,8 @@ import langcodes
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from arrtheaudio_proto.v1 import batch_service_pb2, common_pb2, stats_service_pb2, webhook_service_pb2
-from arrtheaudio_server.media.result import Container, LanguageSource, ResultStatus
+from arrtheaudio_server.media.result import Container, ResultStatus
+from arrtheaudio_server.metadata.plan import LanguageSource
 from arrtheaudio_server.queue import domain as d
 
 # --- enums ---------------------------------------------------------------------------------

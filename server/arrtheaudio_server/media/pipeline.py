@@ -37,7 +37,8 @@ from arrtheaudio_server.media.select import choose_track, is_already_correct
 from arrtheaudio_server.media.write import WriteFailure
 from arrtheaudio_server.metadata.cache import MetadataCache
 from arrtheaudio_server.metadata.hints import MediaHints
-from arrtheaudio_server.metadata.resolver import LanguagePlan, LanguageResolver
+from arrtheaudio_server.metadata.plan import LanguagePlan
+from arrtheaudio_server.metadata.resolver import LanguageResolver
 from arrtheaudio_server.metadata.tmdb import TmdbClient
 from arrtheaudio_server.paths import PathPolicy
 

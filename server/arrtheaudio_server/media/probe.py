@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from arrtheaudio_server.media.languages import normalize, parse_language
+from arrtheaudio_server.languages import normalize, parse_language
 from arrtheaudio_server.media.result import AudioTrack, Container, ReasonCode
 from arrtheaudio_server.media.tools import run_tool
 

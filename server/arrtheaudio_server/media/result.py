@@ -10,21 +10,25 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+# Where the aimed-for language came from: decided by the metadata layer, recorded here.
+from arrtheaudio_server.metadata.plan import LanguageSource
+
+__all__ = [
+    "AudioTrack",
+    "Container",
+    "LanguageSource",
+    "ProcessResult",
+    "ReasonCode",
+    "ResultStatus",
+    "SelectedTrack",
+    "WriteMethod",
+]
+
 
 class ResultStatus(StrEnum):
     SUCCESS = "success"
     SKIPPED = "skipped"
     FAILED = "failed"
-
-
-class LanguageSource(StrEnum):
-    """Where the chosen language came from, in the order the resolver tries them."""
-
-    ARR = "arr"
-    TMDB = "tmdb"
-    HEURISTIC = "heuristic"
-    PRIORITY = "priority"
-    NONE = "none"
 
 
 class Container(StrEnum):

@@ -13,7 +13,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from arrtheaudio_server.media.languages import Lang, match_score, parse_language
+from arrtheaudio_server.languages import Lang, match_score, parse_language
 from arrtheaudio_server.media.result import AudioTrack
 
 # Titles that mark a track as commentary or audio description, in the languages

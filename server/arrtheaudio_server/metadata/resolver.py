@@ -13,30 +13,21 @@ falls back to the priority list (and the result then says PRIORITY).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import structlog
 from wcmatch import glob
 
 from arrtheaudio_server.config import Settings
-from arrtheaudio_server.media.languages import Lang, parse_language
-from arrtheaudio_server.media.result import LanguageSource
+from arrtheaudio_server.languages import Lang, parse_language
 from arrtheaudio_server.metadata.heuristics import ids_from_path
 from arrtheaudio_server.metadata.hints import MediaHints
+from arrtheaudio_server.metadata.plan import LanguagePlan, LanguageSource
 from arrtheaudio_server.metadata.tmdb import TmdbClient
 
 log = structlog.get_logger(__name__)
 
 _GLOB_FLAGS = glob.GLOBSTAR | glob.BRACE | glob.DOTGLOB
-
-
-@dataclass(frozen=True, slots=True)
-class LanguagePlan:
-    original: Lang | None
-    original_source: LanguageSource  # ARR / TMDB / HEURISTIC, or NONE when unknown
-    priority: tuple[str, ...]
-    priority_pattern: str | None = None  # the path_overrides glob that supplied ``priority``
 
 
 class LanguageResolver:

@@ -2,9 +2,10 @@
 
 It owns the storage, the worker pool and the housekeeping loop (recovery of dead workers'
 jobs, re-checks of jobs waiting for space, retention), and publishes every state change
-through the one event bus. Build it from Settings::
+through the one event bus. It is handed its parts (storage, pipeline, event bus); the one
+place that builds them from Settings is ``runtime.build_queue``::
 
-    manager = await QueueManager.create(settings)          # real Pipeline, DB-backed TMDB cache
+    manager = await build_queue(settings)                  # real Pipeline, DB-backed TMDB cache
     await manager.start()                                  # recovery, workers, housekeeping
     ...
     await manager.stop()                                   # graceful: finish or hand back jobs
@@ -88,7 +89,12 @@ class QueueManager:
         *,
         space_probe: SpaceProbe | None = disk_free,
         timeout_margin_seconds: float = 5.0,
+        owns_event_bus: bool = False,
     ) -> None:
+        """``owns_event_bus``: ``close()`` also ends the bus's streams (the bus was made for us)."""
+        processing = settings.processing
+        if processing.heartbeat_seconds >= processing.lease_seconds:
+            raise ValueError("processing.heartbeat_seconds must be shorter than processing.lease_seconds")
         self.settings = settings
         self.processing = settings.processing
         self.storage = storage
@@ -108,53 +114,7 @@ class QueueManager:
         self._started = False
         self._closed = False
         self.bridge: Any = None
-        self._owns_bus = False
-
-    @classmethod
-    async def create(
-        cls,
-        settings: Settings,
-        *,
-        pipeline: Pipeline | None = None,
-        event_bus: EventPublisher | None = None,
-        space_probe: SpaceProbe | None = disk_free,
-        instance_id: str | None = None,
-        timeout_margin_seconds: float = 5.0,
-    ) -> QueueManager:
-        """Open (and create if needed) the database and build the manager; call ``start()`` next.
-
-        Without ``pipeline`` the real media pipeline is built, with TMDB answers cached in
-        the queue's database (shared by every instance). Without ``event_bus`` a fresh
-        ``queue.events.EventBus`` is made.
-        """
-        processing = settings.processing
-        if processing.heartbeat_seconds >= processing.lease_seconds:
-            raise ValueError("processing.heartbeat_seconds must be shorter than processing.lease_seconds")
-        instance = instance_id or settings.server.instance_id or ids.instance_id()
-        storage = await QueueStorage.open(settings.database_url, instance_id=instance)
-        try:
-            if pipeline is None:
-                from arrtheaudio_server.media.pipeline import Pipeline as MediaPipeline
-
-                pipeline = MediaPipeline(settings, cache=DatabaseMetadataCache(storage))
-            owns_bus = event_bus is None
-            if event_bus is None:
-                from arrtheaudio_server.queue.events import EventBus
-
-                event_bus = EventBus()
-        except BaseException:
-            await storage.close()
-            raise
-        manager = cls(
-            settings,
-            storage,
-            pipeline,
-            event_bus,
-            space_probe=space_probe,
-            timeout_margin_seconds=timeout_margin_seconds,
-        )
-        manager._owns_bus = owns_bus
-        return manager
+        self._owns_bus = owns_event_bus
 
     # --- life cycle ---------------------------------------------------------------------
 
