@@ -12,6 +12,7 @@ ruff format --check .
 ruff check .
 echo "== generated code is fresh"
 python scripts/gen_proto.py --check
+python scripts/gen_client.py --check
 echo "== envoy.yaml matches its template"
 python scripts/envoy_config.py docker --check
 echo "== buf lint"

@@ -5,11 +5,13 @@
         for job in client.iter_jobs(status="failed"):
             print(job.file_path, job.reason)
 
-The generated messages live in ``arrtheaudio.v1``; errors in ``arrtheaudio.errors``.
+``Client`` is generated from ``AsyncClient`` (scripts/gen_client.py), so both have the same
+methods. The generated messages live in ``arrtheaudio_proto.v1``; errors in ``arrtheaudio.errors``.
 """
 
 from __future__ import annotations
 
+from arrtheaudio._requests import JobFilters
 from arrtheaudio.aio import AsyncClient
 from arrtheaudio.client import Client
 from arrtheaudio.errors import (
@@ -42,6 +44,7 @@ __all__ = [
     "FieldViolation",
     "Internal",
     "InvalidArgument",
+    "JobFilters",
     "NotFound",
     "PermissionDenied",
     "ResourceExhausted",

@@ -7,6 +7,11 @@ import grpc.aio
 
 from arrtheaudio.options import ClientOptions
 
+# The two channel types under names the sync client's generator maps onto each other
+# (``AsyncChannel`` → ``SyncChannel``, ``async_channel`` → ``sync_channel``; scripts/gen_client.py).
+AsyncChannel = grpc.aio.Channel
+SyncChannel = grpc.Channel
+
 # Keep long watch streams alive through NATs and proxies that drop idle connections.
 _DEFAULT_CHANNEL_OPTIONS: tuple[tuple[str, int], ...] = (
     ("grpc.keepalive_time_ms", 60_000),
@@ -31,7 +36,7 @@ def sync_channel(options: ClientOptions) -> grpc.Channel:
     return grpc.insecure_channel(options.target, _channel_options(options))
 
 
-def aio_channel(options: ClientOptions) -> grpc.aio.Channel:
+def async_channel(options: ClientOptions) -> grpc.aio.Channel:
     """Must be called with the event loop running: an aio channel binds to the current loop."""
     if options.tls:
         return grpc.aio.secure_channel(options.target, _credentials(options), _channel_options(options))

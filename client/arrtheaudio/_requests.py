@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from google.api import httpbody_pb2
 from google.protobuf import timestamp_pb2
@@ -27,23 +27,36 @@ from arrtheaudio_proto.v1 import (
 WebhookPayload = bytes | str | Mapping[str, Any]
 
 
+class JobFilters(TypedDict, total=False):
+    """The filters of ``list_jobs``/``iter_jobs`` (all must match), defined once for both clients.
+
+    Enum filters take friendly names (``status="failed"``, ``container="mkv"``) or values.
+    """
+
+    status: enums.EnumLike
+    webhook_id: str
+    batch_id: str
+    source: enums.EnumLike
+    container: enums.EnumLike
+
+
+JOB_FILTERS: frozenset[str] = frozenset(JobFilters.__annotations__)
+
+
 def list_jobs(
-    *,
-    status: enums.EnumLike = None,
-    webhook_id: str = "",
-    batch_id: str = "",
-    source: enums.EnumLike = None,
-    container: enums.EnumLike = None,
-    limit: int = 0,
-    offset: int = 0,
-    order_by: str = "",
+    *, limit: int = 0, offset: int = 0, order_by: str = "", **filters: Unpack[JobFilters]
 ) -> job_service_pb2.ListJobsRequest:
+    unknown = set(filters) - JOB_FILTERS
+    if unknown:
+        raise TypeError(
+            f"unknown job filter(s): {', '.join(sorted(unknown))}; expected {', '.join(sorted(JOB_FILTERS))}"
+        )
     return job_service_pb2.ListJobsRequest(
-        status=enums.to_value(enums.JobStatus, status),
-        webhook_id=webhook_id,
-        batch_id=batch_id,
-        source=enums.to_value(enums.Source, source),
-        container=enums.to_value(enums.Container, container),
+        status=enums.to_value(enums.JobStatus, filters.get("status")),
+        webhook_id=filters.get("webhook_id", ""),
+        batch_id=filters.get("batch_id", ""),
+        source=enums.to_value(enums.Source, filters.get("source")),
+        container=enums.to_value(enums.Container, filters.get("container")),
         limit=limit,
         offset=offset,
         order_by=order_by,

@@ -1,8 +1,16 @@
-"""``AsyncClient``: the asyncio twin of ``Client`` over ``grpc.aio``.
+"""``AsyncClient``: the asyncio client over ``grpc.aio``, one typed method per RPC of every service.
 
-Same methods, same arguments, same return types; calls are awaited, pagers and watchers
-are async iterators. The channel is opened lazily on first use because a ``grpc.aio``
-channel binds to the event loop that is running when it is created.
+This is the one source of both clients: ``client.py`` (the blocking ``Client``) is generated
+from it by ``scripts/gen_client.py`` (unasync: ``async``/``await`` dropped, async names mapped
+to their sync twins), and ``scripts/test.sh`` fails when the generated file is stale. Edit
+this file, then run the generator; docstrings here are shared by both, so they speak of
+"the client".
+
+Methods return the contract's protobuf messages (typed by the generated ``.pyi`` stubs);
+where a response only wraps one object (``GetJobResponse.job``) the object itself is
+returned. Failures raise ``arrtheaudio.errors.ArrTheAudioError`` subclasses. The channel is
+opened lazily on first use, because a ``grpc.aio`` channel binds to the event loop running
+when it is created.
 """
 
 from __future__ import annotations
@@ -10,14 +18,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterable
 from datetime import datetime, timedelta
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, Self, TypeVar, Unpack
 
 import grpc
-import grpc.aio
 from google.protobuf import timestamp_pb2
 
 from arrtheaudio import _requests, _watch, enums
-from arrtheaudio._channel import aio_channel
+from arrtheaudio._channel import AsyncChannel, async_channel
+from arrtheaudio._requests import JobFilters
 from arrtheaudio._stubs import Stubs
 from arrtheaudio.errors import error_from_rpc
 from arrtheaudio.options import DEFAULT_TIMEOUT, ClientOptions
@@ -35,10 +43,11 @@ E = TypeVar("E")
 
 
 class AsyncClient:
-    """Talks to one ArrTheAudio server over a ``grpc.aio`` channel.
+    """Talks to one ArrTheAudio server over one gRPC channel.
 
-    ``async with AsyncClient() as client: ...`` (or ``await client.close()``). Configuration
-    as for ``Client``: explicit arguments, then ``ARRTHEAUDIO_TARGET`` / ``ARRTHEAUDIO_API_KEY``.
+    Configuration: explicit arguments win, then ``ARRTHEAUDIO_TARGET`` / ``ARRTHEAUDIO_API_KEY``.
+    Use it as a context manager (or call ``close()``) to release the channel. Pass ``channel``
+    to reuse an existing one (it is then not closed by the client).
     """
 
     def __init__(
@@ -50,7 +59,7 @@ class AsyncClient:
         tls: bool = False,
         root_certificates: bytes | None = None,
         options: ClientOptions | None = None,
-        channel: grpc.aio.Channel | None = None,
+        channel: AsyncChannel | None = None,
     ) -> None:
         self.options = options or ClientOptions.resolve(
             target, api_key, timeout=timeout, tls=tls, root_certificates=root_certificates
@@ -63,13 +72,14 @@ class AsyncClient:
     @property
     def _stubs(self) -> Stubs:
         if self._bound is None:
-            self._channel = aio_channel(self.options)
+            self._channel = async_channel(self.options)
             self._bound = Stubs.bind(self._channel)
         return self._bound
 
     # -- lifecycle -------------------------------------------------------------------------
 
     async def close(self) -> None:
+        """Close the channel the client opened (a channel passed in stays open)."""
         if self._owns_channel and self._channel is not None:
             await self._channel.close()
             self._channel = None
@@ -111,91 +121,73 @@ class AsyncClient:
     # -- AdminService ----------------------------------------------------------------------
 
     async def health(self) -> admin_service_pb2.GetHealthResponse:
+        """Whether the server can serve (needs no API key)."""
         return await self._unary(self._stubs.admin.GetHealth, admin_service_pb2.GetHealthRequest())
 
     async def cleanup(
         self, older_than: int | timedelta = 0, statuses: Iterable[enums.EnumLike] = ()
     ) -> admin_service_pb2.CleanupResponse:
+        """Remove finished jobs older than ``older_than`` (days or whole-day timedelta; 0 = configured)."""
         return await self._unary(self._stubs.admin.Cleanup, _requests.cleanup(older_than, statuses))
 
     # -- JobService ------------------------------------------------------------------------
 
     async def get_job(self, job_id: str) -> common_pb2.Job:
+        """One job by its id (or a unique prefix of it)."""
         reply = await self._unary(self._stubs.jobs.GetJob, job_service_pb2.GetJobRequest(job_id=job_id))
         return reply.job
 
     async def list_jobs(
-        self,
-        *,
-        status: enums.EnumLike = None,
-        webhook_id: str = "",
-        batch_id: str = "",
-        source: enums.EnumLike = None,
-        container: enums.EnumLike = None,
-        limit: int = 0,
-        offset: int = 0,
-        order_by: str = "",
+        self, *, limit: int = 0, offset: int = 0, order_by: str = "", **filters: Unpack[JobFilters]
     ) -> job_service_pb2.ListJobsResponse:
-        request = _requests.list_jobs(
-            status=status,
-            webhook_id=webhook_id,
-            batch_id=batch_id,
-            source=source,
-            container=container,
-            limit=limit,
-            offset=offset,
-            order_by=order_by,
-        )
+        """One page of jobs (``.jobs``) and the number of all matches (``.total_size``).
+
+        ``filters`` (all must match) are the keys of ``arrtheaudio.JobFilters``.
+        """
+        request = _requests.list_jobs(limit=limit, offset=offset, order_by=order_by, **filters)
         return await self._unary(self._stubs.jobs.ListJobs, request)
 
     def iter_jobs(
         self,
         *,
-        status: enums.EnumLike = None,
-        webhook_id: str = "",
-        batch_id: str = "",
-        source: enums.EnumLike = None,
-        container: enums.EnumLike = None,
         order_by: str = "",
         page_size: int = MAX_PAGE_SIZE,
         max_items: int | None = None,
+        **filters: Unpack[JobFilters],
     ) -> AsyncIterator[common_pb2.Job]:
+        """Every job matching the filters (as for ``list_jobs``), fetched page by page as you iterate."""
+        _requests.list_jobs(**filters)  # an unknown filter fails here, not at the first page
+
         async def fetch(offset: int, limit: int) -> Page[common_pb2.Job]:
-            reply = await self.list_jobs(
-                status=status,
-                webhook_id=webhook_id,
-                batch_id=batch_id,
-                source=source,
-                container=container,
-                limit=limit,
-                offset=offset,
-                order_by=order_by,
-            )
+            reply = await self.list_jobs(limit=limit, offset=offset, order_by=order_by, **filters)
             return Page(reply.jobs, reply.total_size)
 
         return awalk_pages(fetch, page_size=page_size, max_items=max_items, key=lambda job: job.job_id)
 
     async def cancel_job(self, job_id: str) -> common_pb2.Job:
-        reply = await self._unary(self._stubs.jobs.CancelJob, job_service_pb2.CancelJobRequest(job_id=job_id))
+        """Cancel a queued/waiting/running job; FailedPrecondition when it already finished."""
+        request = job_service_pb2.CancelJobRequest(job_id=job_id)
+        reply = await self._unary(self._stubs.jobs.CancelJob, request)
         return reply.job
 
     async def get_queue(self, next_limit: int = 0) -> job_service_pb2.GetQueueResponse:
-        return await self._unary(
-            self._stubs.jobs.GetQueue, job_service_pb2.GetQueueRequest(next_limit=next_limit)
-        )
+        """Queue counts, workers, the running jobs and the next ``next_limit`` waiting ones."""
+        request = job_service_pb2.GetQueueRequest(next_limit=next_limit)
+        return await self._unary(self._stubs.jobs.GetQueue, request)
 
     def watch_job(
         self, job_id: str, *, heartbeats: bool = False, timeout: float | None = None
     ) -> AsyncIterator[job_service_pb2.JobEvent]:
+        """Events of one job: the snapshot, every change, ending after the terminal one."""
         request = job_service_pb2.WatchJobRequest(job_id=job_id)
         return self._watch(self._stubs.jobs.WatchJob, request, heartbeats, timeout)
 
     def watch_queue(
         self, *, heartbeats: bool = False, timeout: float | None = None
     ) -> AsyncIterator[job_service_pb2.QueueEvent]:
-        return self._watch(
-            self._stubs.jobs.WatchQueue, job_service_pb2.WatchQueueRequest(), heartbeats, timeout
-        )
+        """Queue counts and job changes until you stop iterating (or the server fails the stream)."""
+        request = job_service_pb2.WatchQueueRequest()
+        return self._watch(self._stubs.jobs.WatchQueue, request, heartbeats, timeout)
 
     # -- BatchService ----------------------------------------------------------------------
 
@@ -211,6 +203,7 @@ class AsyncClient:
         max_age: float | timedelta = 0.0,
         exclude: Iterable[str] = (),
     ) -> batch_service_pb2.StartBatchResponse:
+        """Scan ``path`` (on the server) and queue one job per media file; returns at once."""
         request = _requests.start_batch(
             path,
             recursive=recursive,
@@ -226,18 +219,22 @@ class AsyncClient:
     async def get_batch(
         self, batch_id: str, *, limit: int = 0, offset: int = 0
     ) -> batch_service_pb2.GetBatchResponse:
+        """One batch (by id or unique prefix) and one page of its per-file jobs."""
         request = batch_service_pb2.GetBatchRequest(batch_id=batch_id, limit=limit, offset=offset)
         return await self._unary(self._stubs.batches.GetBatch, request)
 
     async def list_batches(
         self, *, status: enums.EnumLike = None, limit: int = 0, offset: int = 0
     ) -> batch_service_pb2.ListBatchesResponse:
+        """One page of batches, newest first (``.batches``, ``.total_size``)."""
         request = _requests.list_batches(status=status, limit=limit, offset=offset)
         return await self._unary(self._stubs.batches.ListBatches, request)
 
     def iter_batches(
         self, *, status: enums.EnumLike = None, page_size: int = MAX_PAGE_SIZE, max_items: int | None = None
     ) -> AsyncIterator[batch_service_pb2.Batch]:
+        """Every batch (of ``status``), fetched page by page as you iterate."""
+
         async def fetch(offset: int, limit: int) -> Page[batch_service_pb2.Batch]:
             reply = await self.list_batches(status=status, limit=limit, offset=offset)
             return Page(reply.batches, reply.total_size)
@@ -247,6 +244,8 @@ class AsyncClient:
     def iter_batch_jobs(
         self, batch_id: str, *, page_size: int = MAX_PAGE_SIZE, max_items: int | None = None
     ) -> AsyncIterator[common_pb2.Job]:
+        """The batch's per-file jobs in the order they were queued."""
+
         async def fetch(offset: int, limit: int) -> Page[common_pb2.Job]:
             reply = await self.get_batch(batch_id, limit=limit, offset=offset)
             return Page(reply.jobs, reply.total_jobs)
@@ -254,18 +253,21 @@ class AsyncClient:
         return awalk_pages(fetch, page_size=page_size, max_items=max_items, key=lambda job: job.job_id)
 
     async def cancel_batch(self, batch_id: str) -> batch_service_pb2.CancelBatchResponse:
+        """Stop the batch's scan and cancel its jobs that have not started."""
         request = batch_service_pb2.CancelBatchRequest(batch_id=batch_id)
         return await self._unary(self._stubs.batches.CancelBatch, request)
 
     def watch_batch(
         self, batch_id: str, *, heartbeats: bool = False, timeout: float | None = None
     ) -> AsyncIterator[batch_service_pb2.BatchEvent]:
+        """Progress events of one batch, ending after the terminal one."""
         request = batch_service_pb2.WatchBatchRequest(batch_id=batch_id)
         return self._watch(self._stubs.batches.WatchBatch, request, heartbeats, timeout)
 
     # -- StatsService ----------------------------------------------------------------------
 
     async def get_stats(self) -> stats_service_pb2.GetStatsResponse:
+        """Queue counts, workers, today's and lifetime outcomes, per container and per source."""
         return await self._unary(self._stubs.stats.GetStats, stats_service_pb2.GetStatsRequest())
 
     async def get_job_stats(
@@ -277,6 +279,7 @@ class AsyncClient:
         container: enums.EnumLike = None,
         created_after: datetime | timestamp_pb2.Timestamp | None = None,
     ) -> stats_service_pb2.GetJobStatsResponse:
+        """Outcome figures of the jobs matching every given filter."""
         request = _requests.job_stats(
             batch_id=batch_id,
             webhook_id=webhook_id,
@@ -296,6 +299,7 @@ class AsyncClient:
         apikey: str = "",
         content_type: str = "application/json",
     ) -> webhook_service_pb2.SonarrWebhookResponse:
+        """Deliver a Sonarr webhook body (bytes/str sent as-is, a dict as JSON)."""
         request = _requests.sonarr_webhook(payload, token=token, apikey=apikey, content_type=content_type)
         return await self._unary(self._stubs.webhooks.SonarrWebhook, request)
 
@@ -307,15 +311,18 @@ class AsyncClient:
         apikey: str = "",
         content_type: str = "application/json",
     ) -> webhook_service_pb2.RadarrWebhookResponse:
+        """Deliver a Radarr webhook body (bytes/str sent as-is, a dict as JSON)."""
         request = _requests.radarr_webhook(payload, token=token, apikey=apikey, content_type=content_type)
         return await self._unary(self._stubs.webhooks.RadarrWebhook, request)
 
     async def get_webhook(self, webhook_id: str) -> webhook_service_pb2.GetWebhookResponse:
+        """One webhook delivery (by id or unique prefix) and its jobs."""
         request = webhook_service_pb2.GetWebhookRequest(webhook_id=webhook_id)
         return await self._unary(self._stubs.webhooks.GetWebhook, request)
 
     def watch_webhook(
         self, webhook_id: str, *, heartbeats: bool = False, timeout: float | None = None
     ) -> AsyncIterator[webhook_service_pb2.WebhookEvent]:
+        """Job changes of one delivery, ending when all its jobs are finished."""
         request = webhook_service_pb2.WatchWebhookRequest(webhook_id=webhook_id)
         return self._watch(self._stubs.webhooks.WatchWebhook, request, heartbeats, timeout)

@@ -352,28 +352,10 @@ def register(group: click.Group) -> None:
         help='"<field> [asc|desc]": created_at, completed_at, priority, duration_ms.',
     )
     @remote_command
-    def jobs_list(
-        status: str | None,
-        batch_id: str,
-        webhook_id: str,
-        source: str | None,
-        container: str | None,
-        limit: int,
-        offset: int,
-        order_by: str,
-    ) -> None:
+    def jobs_list(limit: int, offset: int, order_by: str, **filters: Any) -> None:
         """Jobs matching all filters, newest first."""
         s = session()
-        reply = s.client.list_jobs(
-            status=status,
-            batch_id=batch_id,
-            webhook_id=webhook_id,
-            source=source,
-            container=container,
-            limit=limit,
-            offset=offset,
-            order_by=order_by,
-        )
+        reply = s.client.list_jobs(limit=limit, offset=offset, order_by=order_by, **filters)
         s.show(reply, render.jobs_table(reply.jobs, title=f"Jobs ({reply.total_size} total)"))
 
     @jobs.command("show")
