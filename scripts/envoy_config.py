@@ -18,7 +18,9 @@ What the config guarantees (each one is a test in tests/contract/):
   * JSON uses the proto field names (snake_case), always prints primitive fields, enums as names;
   * server-streaming RPCs come out as newline-delimited JSON, with no route or idle timeout;
   * request bodies up to 16 MiB (Arr payloads are small, but batch bodies may carry long lists);
-  * an access log line per request on stderr, naming the gRPC method a request reached.
+  * an access log line per request on stderr, naming the gRPC method a request reached;
+  * ``/`` and ``/ui`` redirect to the dashboard at ``/ui/`` (DashboardService, same origin as the
+    API); every answer carries SECURITY_HEADERS (CSP without inline script, nosniff, ...).
 """
 
 from __future__ import annotations
@@ -47,6 +49,17 @@ DOCKER_VALUES = {
     "descriptor": "/descriptors/arrtheaudio.binpb",
     "admin_address": "127.0.0.1",
     "admin_port": 9901,
+}
+
+# On every answer (pages and API alike): no script but the dashboard's own files, never framed,
+# types as declared, no referrer leaking ids to other sites, and no caching of data or of a
+# dashboard an upgrade replaced.
+SECURITY_HEADERS = {
+    "content-security-policy": "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+    "x-content-type-options": "nosniff",
+    "x-frame-options": "DENY",
+    "referrer-policy": "no-referrer",
+    "cache-control": "no-cache",
 }
 
 # One JSON line per request; PATH is the gRPC path after transcoding, ORIGINAL_PATH the HTTP one.
@@ -113,6 +126,22 @@ def build_config(
         "max_stream_duration": {"grpc_timeout_header_max": "0s"},
     }
     routes = [
+        # The dashboard lives under /ui/ (DashboardService.GetAsset); the bare origin goes there.
+        # The transcoder is off there: it would refuse "/" (no such method) before the redirect.
+        *(
+            {
+                "name": name,
+                "match": {"path": path},
+                "redirect": {"path_redirect": "/ui/", "response_code": "FOUND"},
+                "typed_per_filter_config": {
+                    "envoy.filters.http.grpc_json_transcoder": {
+                        "@type": "type.googleapis.com/envoy.config.route.v3.FilterConfig",
+                        "disabled": True,
+                    }
+                },
+            }
+            for name, path in (("root", "/"), ("ui_bare", "/ui"))
+        ),
         {
             "name": "watch_streams",
             "match": {"safe_regex": {"regex": r"^/arrtheaudio\.v1\.[A-Za-z]+Service/Watch[A-Za-z]+$"}},
@@ -143,7 +172,20 @@ def build_config(
         },
         "route_config": {
             "name": "arrtheaudio",
-            "virtual_hosts": [{"name": "arrtheaudio", "domains": ["*"], "routes": routes}],
+            "virtual_hosts": [
+                {
+                    "name": "arrtheaudio",
+                    "domains": ["*"],
+                    "routes": routes,
+                    "response_headers_to_add": [
+                        {
+                            "header": {"key": key, "value": value},
+                            "append_action": "OVERWRITE_IF_EXISTS_OR_ADD",
+                        }
+                        for key, value in SECURITY_HEADERS.items()
+                    ],
+                }
+            ],
         },
         "http_filters": [
             {"name": "envoy.filters.http.grpc_json_transcoder", "typed_config": transcoder},

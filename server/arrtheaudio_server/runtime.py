@@ -32,6 +32,8 @@ from arrtheaudio_proto.v1 import (
     admin_service_pb2_grpc,
     batch_service_pb2,
     batch_service_pb2_grpc,
+    dashboard_service_pb2,
+    dashboard_service_pb2_grpc,
     job_service_pb2,
     job_service_pb2_grpc,
     stats_service_pb2,
@@ -41,8 +43,10 @@ from arrtheaudio_proto.v1 import (
 )
 from arrtheaudio_server import ids
 from arrtheaudio_server.api.admin_servicer import AdminServicer
+from arrtheaudio_server.api.assets import Assets
 from arrtheaudio_server.api.auth import ApiKeyInterceptor, Credentials
 from arrtheaudio_server.api.batch_servicer import BatchServicer
+from arrtheaudio_server.api.dashboard_servicer import DashboardServicer
 from arrtheaudio_server.api.health_monitor import HealthMonitor
 from arrtheaudio_server.api.job_servicer import JobServicer
 from arrtheaudio_server.api.stats_servicer import StatsServicer
@@ -70,6 +74,7 @@ API_SERVICE_NAMES: tuple[str, ...] = tuple(
         (webhook_service_pb2, "WebhookService"),
         (stats_service_pb2, "StatsService"),
         (admin_service_pb2, "AdminService"),
+        (dashboard_service_pb2, "DashboardService"),
     )
 )
 
@@ -118,6 +123,7 @@ class Runtime:
     queue: QueueManager
     paths: PathPolicy
     credentials: Credentials
+    assets: Assets = field(default_factory=lambda: Assets({}))
     storage_kind: str = "sqlite"
     watch: WatchConfig = field(default_factory=WatchConfig)
     health_interval_seconds: float = 5.0
@@ -134,6 +140,7 @@ class Runtime:
         health_interval_seconds: float = 5.0,
     ) -> Runtime:
         queue = await build_queue(settings)
+        assets = await asyncio.to_thread(Assets.load)
         credentials = Credentials(
             api_key=api_key,
             webhook_username=settings.api.webhook_username,
@@ -145,6 +152,7 @@ class Runtime:
             queue=queue,
             paths=PathPolicy.from_settings(settings),
             credentials=credentials,
+            assets=assets,
             storage_kind=queue.storage.dialect,
             watch=watch or WatchConfig(),
             health_interval_seconds=health_interval_seconds,
@@ -166,7 +174,12 @@ class Runtime:
         webhook_service_pb2_grpc.add_WebhookServiceServicer_to_server(
             WebhookServicer(queue, self.paths, self.credentials, self.watch), server
         )
-        stats_service_pb2_grpc.add_StatsServiceServicer_to_server(StatsServicer(queue), server)
+        stats_service_pb2_grpc.add_StatsServiceServicer_to_server(
+            StatsServicer(queue, history_days=self.settings.processing.job_history_days), server
+        )
+        dashboard_service_pb2_grpc.add_DashboardServiceServicer_to_server(
+            DashboardServicer(queue, self.assets, workers_total=self.settings.processing.worker_count), server
+        )
         admin_service_pb2_grpc.add_AdminServiceServicer_to_server(
             AdminServicer(queue, is_serving=lambda: self.serving, storage=self.storage_kind), server
         )

@@ -12,7 +12,14 @@ from google.protobuf import descriptor_pb2
 
 from tests.contract.conftest import REPO_ROOT, load_script
 
-SERVICES = ("AdminService", "BatchService", "JobService", "StatsService", "WebhookService")
+SERVICES = (
+    "AdminService",
+    "BatchService",
+    "DashboardService",
+    "JobService",
+    "StatsService",
+    "WebhookService",
+)
 
 
 def test_committed_generated_code_is_fresh() -> None:

@@ -72,7 +72,14 @@ def test_rendered_config_has_the_transcoder_guarantees() -> None:
     transcoder = hcm["http_filters"][0]["typed_config"]
     assert transcoder["services"] == [
         f"arrtheaudio.v1.{s}"
-        for s in ("AdminService", "BatchService", "JobService", "StatsService", "WebhookService")
+        for s in (
+            "AdminService",
+            "BatchService",
+            "DashboardService",
+            "JobService",
+            "StatsService",
+            "WebhookService",
+        )
     ]
     assert transcoder["print_options"]["preserve_proto_field_names"] is True
     assert transcoder["print_options"]["stream_newline_delimited"] is True
@@ -82,9 +89,20 @@ def test_rendered_config_has_the_transcoder_guarantees() -> None:
         "reject_unknown_query_parameters": True,
     }
     assert transcoder["max_request_body_size"] >= 8 * 1024 * 1024
-    assert all(
-        route["route"]["timeout"] == "0s" for route in hcm["route_config"]["virtual_hosts"][0]["routes"]
-    )
+    host = hcm["route_config"]["virtual_hosts"][0]
+    forwarded = [route for route in host["routes"] if "route" in route]
+    assert all(route["route"]["timeout"] == "0s" for route in forwarded)
+    # The bare origin and /ui go to the dashboard (redirects, with the transcoder off there).
+    redirects = {route["match"]["path"]: route for route in host["routes"] if "redirect" in route}
+    assert set(redirects) == {"/", "/ui"}
+    for route in redirects.values():
+        assert route["redirect"]["path_redirect"] == "/ui/"
+        assert route["typed_per_filter_config"]["envoy.filters.http.grpc_json_transcoder"]["disabled"] is True
+    headers = {item["header"]["key"]: item["header"]["value"] for item in host["response_headers_to_add"]}
+    assert "default-src 'self'" in headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in headers["content-security-policy"]
+    assert "unsafe-inline" not in headers["content-security-policy"]
+    assert headers["x-content-type-options"] == "nosniff"
 
 
 def test_docker_envoy_yaml_matches_the_template() -> None:

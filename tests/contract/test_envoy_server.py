@@ -29,7 +29,14 @@ pytestmark = pytest.mark.envoy
 
 API_SERVICES = [
     f"arrtheaudio.v1.{name}"
-    for name in ("AdminService", "BatchService", "JobService", "StatsService", "WebhookService")
+    for name in (
+        "AdminService",
+        "BatchService",
+        "DashboardService",
+        "JobService",
+        "StatsService",
+        "WebhookService",
+    )
 ]
 
 

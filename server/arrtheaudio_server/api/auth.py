@@ -29,6 +29,8 @@ OPEN_METHOD_PREFIXES = (
     "/arrtheaudio.v1.AdminService/GetHealth",
     "/arrtheaudio.v1.WebhookService/SonarrWebhook",
     "/arrtheaudio.v1.WebhookService/RadarrWebhook",
+    # The dashboard's HTML/CSS/JS hold no data; every call the pages make sends the key.
+    "/arrtheaudio.v1.DashboardService/GetAsset",
 )
 
 Metadata = Iterable[tuple[str, str | bytes]]

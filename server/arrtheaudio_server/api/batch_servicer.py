@@ -135,6 +135,15 @@ class BatchServicer(batch_service_pb2_grpc.BatchServiceServicer):
             batch=convert.batch_to_pb(info), cancelled_jobs=cancelled
         )
 
+    @translates_errors
+    async def RetryBatch(
+        self, request: batch_service_pb2.RetryBatchRequest, context: grpc.aio.ServicerContext
+    ) -> batch_service_pb2.RetryBatchResponse:
+        info, result = await self._queue.retry_batch(require_id(request.batch_id, "batch_id"))
+        return batch_service_pb2.RetryBatchResponse(
+            batch=convert.batch_to_pb(info), retried_jobs=len(result.jobs), skipped_jobs=result.skipped
+        )
+
     async def WatchBatch(
         self, request: batch_service_pb2.WatchBatchRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[batch_service_pb2.BatchEvent]:

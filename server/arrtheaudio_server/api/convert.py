@@ -262,3 +262,15 @@ def webhook_to_pb(info: d.WebhookInfo, counts: d.Counts) -> webhook_service_pb2.
     )
     message.created_at.CopyFrom(timestamp(info.created_at))
     return message
+
+
+def daily_to_pb(item: d.DailyCount) -> stats_service_pb2.DailyStats:
+    return stats_service_pb2.DailyStats(
+        date=item.day.isoformat(),
+        total=item.total,
+        success=item.success,
+        failed=item.failed,
+        skipped=item.skipped,
+        track_changes=item.track_changes,
+        avg_duration_ms=item.duration_ms_sum / item.total if item.total else 0.0,
+    )

@@ -57,6 +57,13 @@ class JobServicer(job_service_pb2_grpc.JobServiceServicer):
         return job_service_pb2.CancelJobResponse(job=convert.job_to_pb(job))
 
     @translates_errors
+    async def RetryJob(
+        self, request: job_service_pb2.RetryJobRequest, context: grpc.aio.ServicerContext
+    ) -> job_service_pb2.RetryJobResponse:
+        job = await self._queue.retry_job(require_id(request.job_id, "job_id"))
+        return job_service_pb2.RetryJobResponse(job=convert.job_to_pb(job))
+
+    @translates_errors
     async def GetQueue(
         self, request: job_service_pb2.GetQueueRequest, context: grpc.aio.ServicerContext
     ) -> job_service_pb2.GetQueueResponse:

@@ -9,16 +9,21 @@ import grpc
 
 from arrtheaudio_proto.v1 import stats_service_pb2, stats_service_pb2_grpc
 from arrtheaudio_server.api import convert
-from arrtheaudio_server.api.errors import ApiError, FieldViolation, invalid_fields, translates_errors
+from arrtheaudio_server.api.errors import ApiError, FieldViolation, invalid, invalid_fields, translates_errors
 from arrtheaudio_server.api.validation import enum_value, instant, optional_id
 from arrtheaudio_server.queue.facade import QueueFacade
 
 T = TypeVar("T")
 
 
+MAX_DAILY_DAYS = 366
+
+
 class StatsServicer(stats_service_pb2_grpc.StatsServiceServicer):
-    def __init__(self, queue: QueueFacade) -> None:
+    def __init__(self, queue: QueueFacade, *, history_days: int = 30) -> None:
         self._queue = queue
+        # GetDailyStats' default window: as far back as finished jobs are kept.
+        self._history_days = history_days
 
     @translates_errors
     async def GetStats(
@@ -33,6 +38,16 @@ class StatsServicer(stats_service_pb2_grpc.StatsServiceServicer):
             containers=convert.container_stats_to_pb(stats.per_container),
             sources=convert.source_stats_to_pb(stats.per_source),
         )
+
+    @translates_errors
+    async def GetDailyStats(
+        self, request: stats_service_pb2.GetDailyStatsRequest, context: grpc.aio.ServicerContext
+    ) -> stats_service_pb2.GetDailyStatsResponse:
+        if not 0 <= request.days <= MAX_DAILY_DAYS:
+            raise invalid("days", f"must be between 0 and {MAX_DAILY_DAYS} (0 means the retention window)")
+        days = request.days or min(self._history_days, MAX_DAILY_DAYS)
+        series = await self._queue.daily_counts(days)
+        return stats_service_pb2.GetDailyStatsResponse(days=[convert.daily_to_pb(item) for item in series])
 
     @translates_errors
     async def GetJobStats(

@@ -23,7 +23,7 @@ from arrtheaudio_proto.v1 import common_pb2, webhook_service_pb2, webhook_servic
 from arrtheaudio_server.api import convert
 from arrtheaudio_server.api.auth import Credentials
 from arrtheaudio_server.api.errors import ApiError, FieldViolation, abort, translates_errors
-from arrtheaudio_server.api.validation import require_id
+from arrtheaudio_server.api.validation import enum_value, page, require_id
 from arrtheaudio_server.api.watch import WatchConfig, WatchSpec, watch_stream
 from arrtheaudio_server.metadata.arr_payload import ArrKind, ArrWebhook, parse_arr_webhook
 from arrtheaudio_server.paths import PathPolicy, PathRejected
@@ -195,6 +195,17 @@ class WebhookServicer(webhook_service_pb2_grpc.WebhookServiceServicer):
             except PathRejected as exc:
                 outcomes.append((arr_path, mapped, exc))
         return outcomes
+
+    @translates_errors
+    async def ListWebhooks(
+        self, request: webhook_service_pb2.ListWebhooksRequest, context: grpc.aio.ServicerContext
+    ) -> webhook_service_pb2.ListWebhooksResponse:
+        limit, offset = page(request.limit, request.offset)
+        source = enum_value(request.source, convert.SOURCE_FROM_PB, "source")
+        found, total = await self._queue.list_webhooks(limit=limit, offset=offset, source=source)
+        return webhook_service_pb2.ListWebhooksResponse(
+            webhooks=[convert.webhook_to_pb(info, counts) for info, counts in found], total_size=total
+        )
 
     @translates_errors
     async def GetWebhook(

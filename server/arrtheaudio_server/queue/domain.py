@@ -8,7 +8,7 @@ here (not in the table models) is what lets the API layer stay free of SQL.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from enum import IntEnum, StrEnum
 
 from arrtheaudio_server.media.result import Container, LanguageSource, ResultStatus, SelectedTrack
@@ -187,6 +187,53 @@ class Stats:
     lifetime: PeriodStats
     per_container: dict[str, PeriodStats] = field(default_factory=dict)
     per_source: dict[str, PeriodStats] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class DailyCount:
+    """The jobs that finished (with a result) on one UTC day: one point of the jobs-per-day chart."""
+
+    day: date
+    total: int = 0
+    success: int = 0
+    failed: int = 0
+    skipped: int = 0
+    track_changes: int = 0
+    duration_ms_sum: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class FinishedTotal:
+    """Lifetime count of finished jobs for one (result, container, source): a Prometheus counter.
+
+    From the lifetime table, so it survives retention and every instance reports the same.
+    """
+
+    result: str
+    container: str
+    source: str
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class MetricsFigures:
+    """What /metrics reads from the store in one snapshot.
+
+    ``durations`` is (finished jobs, summed duration in ms) per container, from the lifetime table.
+    """
+
+    queue: Counts
+    finished: tuple[FinishedTotal, ...]
+    durations: dict[str, tuple[int, int]] = field(default_factory=dict)
+    batches: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class RetryResult:
+    """What a retry queued again (jobs after the change) and what it had to leave alone."""
+
+    jobs: tuple[Job, ...]
+    skipped: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,13 +21,16 @@ from arrtheaudio_server.queue.domain import (
     BatchStatus,
     CleanupResult,
     Counts,
+    DailyCount,
     EnqueuedJob,
     Job,
     JobFilter,
     JobStats,
     JobStatus,
+    MetricsFigures,
     QueueEvent,
     QueueSnapshot,
+    RetryResult,
     Source,
     Stats,
     WebhookInfo,
@@ -125,6 +128,34 @@ class QueueFacade(Protocol):
         self, *, job_id: str | None = None, batch_id: str | None = None, webhook_id: str | None = None
     ) -> Subscription:
         """Events matching the filter (every event when none is given: the queue watcher)."""
+        ...
+
+    async def retry_job(self, job_id: str) -> Job:
+        """Failed/cancelled → queued again, a fresh start (queue/transitions.py). NotFound,
+        FailedPrecondition (any other status), AlreadyExists (another job for the file is active)."""
+        ...
+
+    async def retry_batch(self, batch_id: str) -> tuple[BatchInfo, RetryResult]:
+        """The batch's failed jobs queued again; the batch reopened when any was."""
+        ...
+
+    async def daily_counts(self, days: int) -> list[DailyCount]:
+        """Finished jobs per UTC day, oldest first, one entry per day (zeros included)."""
+        ...
+
+    async def list_webhooks(
+        self, *, limit: int = 50, offset: int = 0, source: Source | None = None
+    ) -> tuple[list[tuple[WebhookInfo, Counts]], int]:
+        """Deliveries newest first with their jobs' counts, and how many match."""
+        ...
+
+    async def metrics_figures(self) -> MetricsFigures:
+        """The store's figures /metrics reports (agree across instances sharing the queue)."""
+        ...
+
+    @property
+    def workers_busy(self) -> int:
+        """This instance's workers running a job now."""
         ...
 
     async def healthy(self) -> bool:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol, Self
 
@@ -38,15 +38,18 @@ from arrtheaudio_server.queue.domain import (
     BatchStatus,
     CleanupResult,
     Counts,
+    DailyCount,
     EnqueuedJob,
     Job,
     JobFilter,
     JobStats,
     JobStatus,
+    MetricsFigures,
     NotFound,
     Priority,
     QueueEvent,
     QueueSnapshot,
+    RetryResult,
     ServiceUnavailable,
     Source,
     Stats,
@@ -427,8 +430,43 @@ class QueueManager:
             created_after=created_after,
         )
 
+    async def daily_counts(self, days: int) -> list[DailyCount]:
+        """One entry per UTC day of the last ``days`` (today last), days without jobs as zeros."""
+        today = utc_midnight().date()
+        found = {item.day: item for item in await self.storage.daily_counts(days)}
+        series = (today - timedelta(days=back) for back in range(days - 1, -1, -1))
+        return [found.get(day, DailyCount(day=day)) for day in series]
+
+    async def list_webhooks(
+        self, *, limit: int = 50, offset: int = 0, source: Source | None = None
+    ) -> tuple[list[tuple[WebhookInfo, Counts]], int]:
+        return await self.storage.list_webhooks(limit=limit, offset=offset, source=source)
+
+    async def metrics_figures(self) -> MetricsFigures:
+        return await self.storage.metrics_figures()
+
+    @property
+    def workers_busy(self) -> int:
+        """Workers of this instance running a job right now."""
+        return len(self.pool.running)
+
     async def healthy(self) -> bool:
         return await self.storage.ping()
+
+    # --- retry -------------------------------------------------------------------------------
+
+    async def retry_job(self, job_id: str) -> Job:
+        job, changes = await self.storage.retry_job(job_id)
+        self._publish(changes)
+        self.pool.wake()
+        return job
+
+    async def retry_batch(self, batch_id: str) -> tuple[BatchInfo, RetryResult]:
+        result, changes = await self.storage.retry_batch(batch_id)
+        self._publish(changes)
+        if result.jobs:
+            self.pool.wake()
+        return (await self.storage.get_batch(batch_id, limit=0))[0], result
 
     # --- cancellation and cleanup ----------------------------------------------------------
 

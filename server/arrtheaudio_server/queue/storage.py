@@ -34,11 +34,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import SQLModel
 
-from arrtheaudio_server.clock import utcnow
+from arrtheaudio_server.clock import utc_midnight, utcnow
 from arrtheaudio_server.ids import new_id
 from arrtheaudio_server.media.result import Container, LanguageSource, ResultStatus, SelectedTrack
 from arrtheaudio_server.metadata.hints import MediaHints
 from arrtheaudio_server.queue import claim as claims
+from arrtheaudio_server.queue import transitions
 from arrtheaudio_server.queue.domain import (
     ACTIVE_STATUSES,
     TERMINAL_STATUSES,
@@ -48,19 +49,23 @@ from arrtheaudio_server.queue.domain import (
     BatchStatus,
     CleanupResult,
     Counts,
+    DailyCount,
     EnqueuedJob,
     FailedPrecondition,
+    FinishedTotal,
     InvalidRequest,
     Job,
     JobFilter,
     JobStats,
     JobStatus,
+    MetricsFigures,
     NotFound,
     PeriodStats,
     Priority,
     QueueEvent,
     QueueFull,
     ReasonCount,
+    RetryResult,
     Source,
     WebhookInfo,
 )
@@ -1080,19 +1085,10 @@ class QueueStorage:
             row = (await conn.execute(select(WEBHOOKS).where(WEBHOOKS.c.webhook_id == webhook_id))).first()
             if row is None:
                 raise NotFound(f"webhook {webhook_id} not found")
-            m = row._mapping
-            job_ids = list(m["job_ids"] or [])
+            info = _webhook_info(row)
+            job_ids = list(info.job_ids)
             jobs = await self._jobs_by_id(conn, job_ids)
             counts = await self.counts(J.c.job_id.in_(job_ids), conn=conn) if job_ids else Counts()
-        info = WebhookInfo(
-            webhook_id=m["webhook_id"],
-            source=Source(m["source"]),
-            event_type=m["event_type"],
-            title=m["title"],
-            hints=MediaHints.from_dict(m["hints"]),
-            created_at=m["created_at"],
-            job_ids=tuple(job_ids),
-        )
         return info, counts, jobs
 
     # stats
@@ -1215,6 +1211,194 @@ class QueueStorage:
             ),
         )
 
+    # --- retry (failed/cancelled -> queued) ---------------------------------------------
+
+    async def retry_job(self, job_id: str, now: datetime | None = None) -> tuple[Job, Changes]:
+        """A failed or cancelled job queued again (see :mod:`.transitions`), in one transaction.
+
+        NotFound, FailedPrecondition (not failed/cancelled), AlreadyExists (another job for the
+        same file is active: the one-active-job-per-file index refuses the update).
+        """
+        now = now or utcnow()
+        try:
+            async with self.engines.write() as conn:
+                row = (await conn.execute(self._locked(select(J).where(J.c.job_id == job_id)))).first()
+                if row is None:
+                    raise NotFound(f"job {job_id} not found")
+                before = row_to_job(row)
+                if before.status not in transitions.RETRYABLE:
+                    raise FailedPrecondition(
+                        f"job {job_id} is {before.status.value}: only failed or cancelled jobs can be retried"
+                    )
+                changes = await self._requeue(conn, [before], now)
+        except IntegrityError as exc:
+            raise AlreadyExists(f"another job for {before.file_path} is already active") from exc
+        return changes.jobs[0], changes
+
+    async def retry_batch(self, batch_id: str, now: datetime | None = None) -> tuple[RetryResult, Changes]:
+        """The batch's failed jobs queued again, except those whose file has another active job."""
+        now = now or utcnow()
+        other = J.alias("other")
+        active_twin = exists(
+            select(literal_column("1"))
+            .select_from(other)
+            .where(
+                other.c.file_path == J.c.file_path,
+                other.c.seq != J.c.seq,
+                other.c.status.in_([s.value for s in ACTIVE_STATUSES]),
+            )
+        )
+        failed = (J.c.batch_id == batch_id, J.c.status == JobStatus.FAILED.value)
+        async with self.engines.write() as conn:
+            found = (
+                await conn.execute(select(BATCHES.c.batch_id).where(BATCHES.c.batch_id == batch_id))
+            ).first()
+            if found is None:
+                raise NotFound(f"batch {batch_id} not found")
+            rows = await conn.execute(self._locked(select(J).where(*failed, ~active_twin).order_by(J.c.seq)))
+            before = [row_to_job(r) for r in rows]
+            skipped = (
+                await conn.execute(select(func.count()).select_from(J).where(*failed, active_twin))
+            ).scalar_one()
+            changes = await self._requeue(conn, before, now) if before else Changes()
+        return RetryResult(jobs=tuple(changes.jobs), skipped=int(skipped)), changes
+
+    def _locked(self, query: Any) -> Any:
+        """PostgreSQL: lock the rows read before they change (SQLite's writer is alone anyway)."""
+        return query.with_for_update() if self.dialect == "postgresql" else query
+
+    async def _requeue(self, conn: AsyncConnection, before: Sequence[Job], now: datetime) -> Changes:
+        """Queue ``before`` again, withdraw their old outcomes from the lifetime totals (each job
+        counts once, by its last outcome), and reopen their batches."""
+        ids = [job.job_id for job in before]
+        changes = Changes()
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start : start + _CHUNK]
+            rows = await conn.execute(
+                update(J)
+                .where(J.c.job_id.in_(chunk), J.c.status.in_([s.value for s in transitions.RETRYABLE]))
+                .values(**transitions.requeue_values(now))
+                .returning(*J.c)
+            )
+            changes.jobs.extend(row_to_job(r) for r in rows)
+        withdrawn: dict[tuple[str, str], dict[str, int]] = {}
+        for job in before:
+            if job.result is None:
+                continue
+            key = (job.container.value if job.container else "unknown", job.source.value)
+            agg = withdrawn.setdefault(key, dict.fromkeys(transitions.LIFETIME_FIELDS, 0))
+            agg["total"] += 1
+            agg[job.result.value] += 1
+            agg["track_changes"] += int(job.track_changed)
+            agg["duration_ms_sum"] += int(job.duration_ms or 0)
+        for (container, source), agg in withdrawn.items():
+            await conn.execute(
+                update(LIFETIME_STATS)
+                .where(LIFETIME_STATS.c.container == container, LIFETIME_STATS.c.source == source)
+                .values({name: LIFETIME_STATS.c[name] - value for name, value in agg.items()})
+            )
+        batch_ids = sorted({job.batch_id for job in before if job.batch_id})
+        if batch_ids:
+            await conn.execute(
+                update(BATCHES)
+                .where(BATCHES.c.batch_id.in_(batch_ids), BATCHES.c.status.not_in(_ACTIVE_BATCH))
+                .values(status=BatchStatus.RUNNING.value, completed_at=None)
+            )
+            changes.batch_ids.update(batch_ids)
+        await self._notify(conn, changes)
+        return changes
+
+    # --- dashboard reads -----------------------------------------------------------------
+
+    async def daily_counts(self, days: int, now: datetime | None = None) -> list[DailyCount]:
+        """Finished jobs per UTC day over the last ``days`` days (today included), oldest first;
+        only days that have jobs. A GROUP BY over the retained jobs (served by ix_jobs_completed)."""
+        since = utc_midnight(now) - timedelta(days=max(days, 1) - 1)
+        if self.dialect == "postgresql":
+            day = func.to_char(func.timezone("UTC", J.c.completed_at), "YYYY-MM-DD")
+        else:
+            day = func.strftime("%Y-%m-%d", J.c.completed_at)
+        query = (
+            select(
+                day,
+                J.c.result,
+                func.count(),
+                func.sum(cast(J.c.track_changed, Integer)),
+                func.sum(J.c.duration_ms),
+            )
+            .where(J.c.completed_at >= since, J.c.result.is_not(None))
+            .group_by(day, J.c.result)
+        )
+
+        def read(conn: Connection) -> list[DailyCount]:
+            sums: dict[str, dict[str, int]] = {}
+            for name, result, n, changed, duration in conn.execute(query):
+                agg = sums.setdefault(name, dict.fromkeys(transitions.LIFETIME_FIELDS, 0))
+                agg["total"] += int(n)
+                agg[result] += int(n)
+                agg["track_changes"] += int(changed or 0)
+                agg["duration_ms_sum"] += int(duration or 0)
+            return [
+                DailyCount(day=datetime.strptime(name, "%Y-%m-%d").date(), **agg)
+                for name, agg in sorted(sums.items())
+            ]
+
+        return await self.engines.run_read(read)
+
+    async def list_webhooks(
+        self, *, limit: int = 50, offset: int = 0, source: Source | None = None
+    ) -> tuple[list[tuple[WebhookInfo, Counts]], int]:
+        """Deliveries newest first (ix_webhooks_created) with their jobs' counts, and how many match."""
+        conditions = [] if source is None else [WEBHOOKS.c.source == Source(source).value]
+        async with self.engines.read() as conn:
+            rows = list(
+                await conn.execute(
+                    select(WEBHOOKS)
+                    .where(*conditions)
+                    .order_by(WEBHOOKS.c.created_at.desc())
+                    .limit(limit)
+                    .offset(offset)
+                )
+            )
+            found = []
+            for row in rows:
+                info = _webhook_info(row)
+                counts = (
+                    await self.counts(J.c.job_id.in_(info.job_ids), conn=conn) if info.job_ids else Counts()
+                )
+                found.append((info, counts))
+            total = (
+                await conn.execute(select(func.count()).select_from(WEBHOOKS).where(*conditions))
+            ).scalar_one()
+        return found, total
+
+    async def metrics_figures(self) -> MetricsFigures:
+        """Queue counts, lifetime totals per (result, container, source) and batches by status:
+        one snapshot, so a scrape's figures agree with each other."""
+        batches = select(BATCHES.c.status, func.count()).group_by(BATCHES.c.status)
+
+        def read(conn: Connection) -> MetricsFigures:
+            counts = _counts(conn.execute(self.counts_query()))
+            finished = []
+            durations: dict[str, tuple[int, int]] = {}
+            for container, source, total, success, failed, skipped, _changes, duration in conn.execute(
+                select(*_LIFETIME_COLUMNS)
+            ):
+                for result, n in (("success", success), ("failed", failed), ("skipped", skipped)):
+                    finished.append(
+                        FinishedTotal(result=result, container=container, source=source, count=int(n or 0))
+                    )
+                seen, summed = durations.get(container, (0, 0))
+                durations[container] = (seen + int(total or 0), summed + int(duration or 0))
+            return MetricsFigures(
+                queue=counts,
+                finished=tuple(finished),
+                durations=durations,
+                batches={status: int(n) for status, n in conn.execute(batches)},
+            )
+
+        return await self.engines.run_read(read)
+
     # --- retention ----------------------------------------------------------------------
 
     async def cleanup(
@@ -1295,6 +1479,19 @@ class QueueStorage:
             await conn.execute(stmt)
             # Expired entries go while we are here (cheap: bounded by what expired).
             await conn.execute(delete(METADATA_CACHE).where(METADATA_CACHE.c.expires_at <= utcnow()))
+
+
+def _webhook_info(row: Any) -> WebhookInfo:
+    m = row._mapping
+    return WebhookInfo(
+        webhook_id=m["webhook_id"],
+        source=Source(m["source"]),
+        event_type=m["event_type"],
+        title=m["title"],
+        hints=MediaHints.from_dict(m["hints"]),
+        created_at=m["created_at"],
+        job_ids=tuple(m["job_ids"] or []),
+    )
 
 
 def _create_missing_indexes(conn: Any, tables: Sequence[Any]) -> None:

@@ -154,6 +154,22 @@ class CancelBatchResponse(_message.Message):
     cancelled_jobs: int
     def __init__(self, batch: _Optional[_Union[Batch, _Mapping]] = ..., cancelled_jobs: _Optional[int] = ...) -> None: ...
 
+class RetryBatchRequest(_message.Message):
+    __slots__ = ("batch_id",)
+    BATCH_ID_FIELD_NUMBER: _ClassVar[int]
+    batch_id: str
+    def __init__(self, batch_id: _Optional[str] = ...) -> None: ...
+
+class RetryBatchResponse(_message.Message):
+    __slots__ = ("batch", "retried_jobs", "skipped_jobs")
+    BATCH_FIELD_NUMBER: _ClassVar[int]
+    RETRIED_JOBS_FIELD_NUMBER: _ClassVar[int]
+    SKIPPED_JOBS_FIELD_NUMBER: _ClassVar[int]
+    batch: Batch
+    retried_jobs: int
+    skipped_jobs: int
+    def __init__(self, batch: _Optional[_Union[Batch, _Mapping]] = ..., retried_jobs: _Optional[int] = ..., skipped_jobs: _Optional[int] = ...) -> None: ...
+
 class WatchBatchRequest(_message.Message):
     __slots__ = ("batch_id",)
     BATCH_ID_FIELD_NUMBER: _ClassVar[int]

@@ -55,6 +55,11 @@ class BatchServiceStub:
                 request_serializer=arrtheaudio_dot_v1_dot_batch__service__pb2.CancelBatchRequest.SerializeToString,
                 response_deserializer=arrtheaudio_dot_v1_dot_batch__service__pb2.CancelBatchResponse.FromString,
                 _registered_method=True)
+        self.RetryBatch = channel.unary_unary(
+                '/arrtheaudio.v1.BatchService/RetryBatch',
+                request_serializer=arrtheaudio_dot_v1_dot_batch__service__pb2.RetryBatchRequest.SerializeToString,
+                response_deserializer=arrtheaudio_dot_v1_dot_batch__service__pb2.RetryBatchResponse.FromString,
+                _registered_method=True)
         self.WatchBatch = channel.unary_stream(
                 '/arrtheaudio.v1.BatchService/WatchBatch',
                 request_serializer=arrtheaudio_dot_v1_dot_batch__service__pb2.WatchBatchRequest.SerializeToString,
@@ -98,6 +103,15 @@ class BatchServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RetryBatch(self, request, context):
+        """Queues the batch's FAILED jobs again (as RetryJob does for one job) and reopens the batch
+        (RUNNING) so its progress and completion count them. A batch without failed jobs answers
+        with retried_jobs 0 and is left as it is.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def WatchBatch(self, request, context):
         """Streams the batch's progress: SNAPSHOT, UPDATE per job change, final once terminal.
         buf:lint:ignore RPC_RESPONSE_STANDARD_NAME
@@ -128,6 +142,11 @@ def add_BatchServiceServicer_to_server(servicer, server):
                     servicer.CancelBatch,
                     request_deserializer=arrtheaudio_dot_v1_dot_batch__service__pb2.CancelBatchRequest.FromString,
                     response_serializer=arrtheaudio_dot_v1_dot_batch__service__pb2.CancelBatchResponse.SerializeToString,
+            ),
+            'RetryBatch': grpc.unary_unary_rpc_method_handler(
+                    servicer.RetryBatch,
+                    request_deserializer=arrtheaudio_dot_v1_dot_batch__service__pb2.RetryBatchRequest.FromString,
+                    response_serializer=arrtheaudio_dot_v1_dot_batch__service__pb2.RetryBatchResponse.SerializeToString,
             ),
             'WatchBatch': grpc.unary_stream_rpc_method_handler(
                     servicer.WatchBatch,
@@ -244,6 +263,33 @@ class BatchService:
             '/arrtheaudio.v1.BatchService/CancelBatch',
             arrtheaudio_dot_v1_dot_batch__service__pb2.CancelBatchRequest.SerializeToString,
             arrtheaudio_dot_v1_dot_batch__service__pb2.CancelBatchResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RetryBatch(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/arrtheaudio.v1.BatchService/RetryBatch',
+            arrtheaudio_dot_v1_dot_batch__service__pb2.RetryBatchRequest.SerializeToString,
+            arrtheaudio_dot_v1_dot_batch__service__pb2.RetryBatchResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -28,7 +28,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from google.rpc import status_pb2 as google_dot_rpc_dot_status__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n arrtheaudio/v1/job_service.proto\x12\x0e\x61rrtheaudio.v1\x1a\x1b\x61rrtheaudio/v1/common.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/rpc/status.proto\"\x1f\n\rGetJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\"2\n\x0eGetJobResponse\x12 \n\x03job\x18\x01 \x01(\x0b\x32\x13.arrtheaudio.v1.Job\"\xe9\x01\n\x0fListJobsRequest\x12)\n\x06status\x18\x01 \x01(\x0e\x32\x19.arrtheaudio.v1.JobStatus\x12\x12\n\nwebhook_id\x18\x02 \x01(\t\x12\x10\n\x08\x62\x61tch_id\x18\x03 \x01(\t\x12&\n\x06source\x18\x04 \x01(\x0e\x32\x16.arrtheaudio.v1.Source\x12,\n\tcontainer\x18\x05 \x01(\x0e\x32\x19.arrtheaudio.v1.Container\x12\r\n\x05limit\x18\x06 \x01(\x05\x12\x0e\n\x06offset\x18\x07 \x01(\x05\x12\x10\n\x08order_by\x18\x08 \x01(\t\"I\n\x10ListJobsResponse\x12!\n\x04jobs\x18\x01 \x03(\x0b\x32\x13.arrtheaudio.v1.Job\x12\x12\n\ntotal_size\x18\x02 \x01(\x05\"\"\n\x10\x43\x61ncelJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\"5\n\x11\x43\x61ncelJobResponse\x12 \n\x03job\x18\x01 \x01(\x0b\x32\x13.arrtheaudio.v1.Job\"%\n\x0fGetQueueRequest\x12\x12\n\nnext_limit\x18\x01 \x01(\x05\"?\n\tQueuedJob\x12\x10\n\x08position\x18\x01 \x01(\x05\x12 \n\x03job\x18\x02 \x01(\x0b\x32\x13.arrtheaudio.v1.Job\"\xc5\x01\n\x10GetQueueResponse\x12)\n\x06\x63ounts\x18\x01 \x01(\x0b\x32\x19.arrtheaudio.v1.JobCounts\x12-\n\x07workers\x18\x02 \x01(\x0b\x32\x1c.arrtheaudio.v1.WorkerCounts\x12)\n\x0c\x63urrent_jobs\x18\x03 \x03(\x0b\x32\x13.arrtheaudio.v1.Job\x12,\n\tnext_jobs\x18\x04 \x03(\x0b\x32\x19.arrtheaudio.v1.QueuedJob\"!\n\x0fWatchJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\"\xc3\x01\n\x08JobEvent\x12\x10\n\x08sequence\x18\x01 \x01(\x05\x12\'\n\x04type\x18\x02 \x01(\x0e\x32\x19.arrtheaudio.v1.EventType\x12(\n\x04time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12 \n\x03job\x18\x04 \x01(\x0b\x32\x13.arrtheaudio.v1.Job\x12\r\n\x05\x66inal\x18\x05 \x01(\x08\x12!\n\x05\x65rror\x18\x06 \x01(\x0b\x32\x12.google.rpc.Status\"\x13\n\x11WatchQueueRequest\"\x9f\x02\n\nQueueEvent\x12\x10\n\x08sequence\x18\x01 \x01(\x05\x12\'\n\x04type\x18\x02 \x01(\x0e\x32\x19.arrtheaudio.v1.EventType\x12(\n\x04time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12)\n\x06\x63ounts\x18\x04 \x01(\x0b\x32\x19.arrtheaudio.v1.JobCounts\x12-\n\x07workers\x18\x05 \x01(\x0b\x32\x1c.arrtheaudio.v1.WorkerCounts\x12 \n\x03job\x18\x06 \x01(\x0b\x32\x13.arrtheaudio.v1.Job\x12\r\n\x05\x66inal\x18\x07 \x01(\x08\x12!\n\x05\x65rror\x18\x08 \x01(\x0b\x32\x12.google.rpc.Status2\xe0\x04\n\nJobService\x12_\n\x06GetJob\x12\x1d.arrtheaudio.v1.GetJobRequest\x1a\x1e.arrtheaudio.v1.GetJobResponse\"\x16\x82\xd3\xe4\x93\x02\x10\x12\x0e/jobs/{job_id}\x12\\\n\x08ListJobs\x12\x1f.arrtheaudio.v1.ListJobsRequest\x1a .arrtheaudio.v1.ListJobsResponse\"\r\x82\xd3\xe4\x93\x02\x07\x12\x05/jobs\x12h\n\tCancelJob\x12 .arrtheaudio.v1.CancelJobRequest\x1a!.arrtheaudio.v1.CancelJobResponse\"\x16\x82\xd3\xe4\x93\x02\x10*\x0e/jobs/{job_id}\x12]\n\x08GetQueue\x12\x1f.arrtheaudio.v1.GetQueueRequest\x1a .arrtheaudio.v1.GetQueueResponse\"\x0e\x82\xd3\xe4\x93\x02\x08\x12\x06/queue\x12\x65\n\x08WatchJob\x12\x1f.arrtheaudio.v1.WatchJobRequest\x1a\x18.arrtheaudio.v1.JobEvent\"\x1c\x82\xd3\xe4\x93\x02\x16\x12\x14/jobs/{job_id}:watch0\x01\x12\x63\n\nWatchQueue\x12!.arrtheaudio.v1.WatchQueueRequest\x1a\x1a.arrtheaudio.v1.QueueEvent\"\x14\x82\xd3\xe4\x93\x02\x0e\x12\x0c/queue:watch0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n arrtheaudio/v1/job_service.proto\x12\x0e\x61rrtheaudio.v1\x1a\x1b\x61rrtheaudio/v1/common.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/rpc/status.proto\"\x1f\n\rGetJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\"2\n\x0eGetJobResponse\x12 \n\x03job\x18\x01 \x01(\x0b\x32\x13.arrtheaudio.v1.Job\"\xe9\x01\n\x0fListJobsRequest\x12)\n\x06status\x18\x01 \x01(\x0e\x32\x19.arrtheaudio.v1.JobStatus\x12\x12\n\nwebhook_id\x18\x02 \x01(\t\x12\x10\n\x08\x62\x61tch_id\x18\x03 \x01(\t\x12&\n\x06source\x18\x04 \x01(\x0e\x32\x16.arrtheaudio.v1.Source\x12,\n\tcontainer\x18\x05 \x01(\x0e\x32\x19.arrtheaudio.v1.Container\x12\r\n\x05limit\x18\x06 \x01(\x05\x12\x0e\n\x06offset\x18\x07 \x01(\x05\x12\x10\n\x08order_by\x18\x08 \x01(\t\"I\n\x10ListJobsResponse\x12!\n\x04jobs\x18\x01 \x03(\x0b\x32\x13.arrtheaudio.v1.Job\x12\x12\n\ntotal_size\x18\x02 \x01(\x05\"\"\n\x10\x43\x61ncelJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\"5\n\x11\x43\x61ncelJobResponse\x12 \n\x03job\x18\x01 \x01(\x0b\x32\x13.arrtheaudio.v1.Job\"!\n\x0fRetryJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\"4\n\x10RetryJobResponse\x12 \n\x03job\x18\x01 \x01(\x0b\x32\x13.arrtheaudio.v1.Job\"%\n\x0fGetQueueRequest\x12\x12\n\nnext_limit\x18\x01 \x01(\x05\"?\n\tQueuedJob\x12\x10\n\x08position\x18\x01 \x01(\x05\x12 \n\x03job\x18\x02 \x01(\x0b\x32\x13.arrtheaudio.v1.Job\"\xc5\x01\n\x10GetQueueResponse\x12)\n\x06\x63ounts\x18\x01 \x01(\x0b\x32\x19.arrtheaudio.v1.JobCounts\x12-\n\x07workers\x18\x02 \x01(\x0b\x32\x1c.arrtheaudio.v1.WorkerCounts\x12)\n\x0c\x63urrent_jobs\x18\x03 \x03(\x0b\x32\x13.arrtheaudio.v1.Job\x12,\n\tnext_jobs\x18\x04 \x03(\x0b\x32\x19.arrtheaudio.v1.QueuedJob\"!\n\x0fWatchJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\"\xc3\x01\n\x08JobEvent\x12\x10\n\x08sequence\x18\x01 \x01(\x05\x12\'\n\x04type\x18\x02 \x01(\x0e\x32\x19.arrtheaudio.v1.EventType\x12(\n\x04time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12 \n\x03job\x18\x04 \x01(\x0b\x32\x13.arrtheaudio.v1.Job\x12\r\n\x05\x66inal\x18\x05 \x01(\x08\x12!\n\x05\x65rror\x18\x06 \x01(\x0b\x32\x12.google.rpc.Status\"\x13\n\x11WatchQueueRequest\"\x9f\x02\n\nQueueEvent\x12\x10\n\x08sequence\x18\x01 \x01(\x05\x12\'\n\x04type\x18\x02 \x01(\x0e\x32\x19.arrtheaudio.v1.EventType\x12(\n\x04time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12)\n\x06\x63ounts\x18\x04 \x01(\x0b\x32\x19.arrtheaudio.v1.JobCounts\x12-\n\x07workers\x18\x05 \x01(\x0b\x32\x1c.arrtheaudio.v1.WorkerCounts\x12 \n\x03job\x18\x06 \x01(\x0b\x32\x13.arrtheaudio.v1.Job\x12\r\n\x05\x66inal\x18\x07 \x01(\x08\x12!\n\x05\x65rror\x18\x08 \x01(\x0b\x32\x12.google.rpc.Status2\xd0\x05\n\nJobService\x12_\n\x06GetJob\x12\x1d.arrtheaudio.v1.GetJobRequest\x1a\x1e.arrtheaudio.v1.GetJobResponse\"\x16\x82\xd3\xe4\x93\x02\x10\x12\x0e/jobs/{job_id}\x12\\\n\x08ListJobs\x12\x1f.arrtheaudio.v1.ListJobsRequest\x1a .arrtheaudio.v1.ListJobsResponse\"\r\x82\xd3\xe4\x93\x02\x07\x12\x05/jobs\x12h\n\tCancelJob\x12 .arrtheaudio.v1.CancelJobRequest\x1a!.arrtheaudio.v1.CancelJobResponse\"\x16\x82\xd3\xe4\x93\x02\x10*\x0e/jobs/{job_id}\x12n\n\x08RetryJob\x12\x1f.arrtheaudio.v1.RetryJobRequest\x1a .arrtheaudio.v1.RetryJobResponse\"\x1f\x82\xd3\xe4\x93\x02\x19\"\x14/jobs/{job_id}:retry:\x01*\x12]\n\x08GetQueue\x12\x1f.arrtheaudio.v1.GetQueueRequest\x1a .arrtheaudio.v1.GetQueueResponse\"\x0e\x82\xd3\xe4\x93\x02\x08\x12\x06/queue\x12\x65\n\x08WatchJob\x12\x1f.arrtheaudio.v1.WatchJobRequest\x1a\x18.arrtheaudio.v1.JobEvent\"\x1c\x82\xd3\xe4\x93\x02\x16\x12\x14/jobs/{job_id}:watch0\x01\x12\x63\n\nWatchQueue\x12!.arrtheaudio.v1.WatchQueueRequest\x1a\x1a.arrtheaudio.v1.QueueEvent\"\x14\x82\xd3\xe4\x93\x02\x0e\x12\x0c/queue:watch0\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -41,6 +41,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_JOBSERVICE'].methods_by_name['ListJobs']._serialized_options = b'\202\323\344\223\002\007\022\005/jobs'
   _globals['_JOBSERVICE'].methods_by_name['CancelJob']._loaded_options = None
   _globals['_JOBSERVICE'].methods_by_name['CancelJob']._serialized_options = b'\202\323\344\223\002\020*\016/jobs/{job_id}'
+  _globals['_JOBSERVICE'].methods_by_name['RetryJob']._loaded_options = None
+  _globals['_JOBSERVICE'].methods_by_name['RetryJob']._serialized_options = b'\202\323\344\223\002\031\"\024/jobs/{job_id}:retry:\001*'
   _globals['_JOBSERVICE'].methods_by_name['GetQueue']._loaded_options = None
   _globals['_JOBSERVICE'].methods_by_name['GetQueue']._serialized_options = b'\202\323\344\223\002\010\022\006/queue'
   _globals['_JOBSERVICE'].methods_by_name['WatchJob']._loaded_options = None
@@ -59,20 +61,24 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CANCELJOBREQUEST']._serialized_end=599
   _globals['_CANCELJOBRESPONSE']._serialized_start=601
   _globals['_CANCELJOBRESPONSE']._serialized_end=654
-  _globals['_GETQUEUEREQUEST']._serialized_start=656
-  _globals['_GETQUEUEREQUEST']._serialized_end=693
-  _globals['_QUEUEDJOB']._serialized_start=695
-  _globals['_QUEUEDJOB']._serialized_end=758
-  _globals['_GETQUEUERESPONSE']._serialized_start=761
-  _globals['_GETQUEUERESPONSE']._serialized_end=958
-  _globals['_WATCHJOBREQUEST']._serialized_start=960
-  _globals['_WATCHJOBREQUEST']._serialized_end=993
-  _globals['_JOBEVENT']._serialized_start=996
-  _globals['_JOBEVENT']._serialized_end=1191
-  _globals['_WATCHQUEUEREQUEST']._serialized_start=1193
-  _globals['_WATCHQUEUEREQUEST']._serialized_end=1212
-  _globals['_QUEUEEVENT']._serialized_start=1215
-  _globals['_QUEUEEVENT']._serialized_end=1502
-  _globals['_JOBSERVICE']._serialized_start=1505
-  _globals['_JOBSERVICE']._serialized_end=2113
+  _globals['_RETRYJOBREQUEST']._serialized_start=656
+  _globals['_RETRYJOBREQUEST']._serialized_end=689
+  _globals['_RETRYJOBRESPONSE']._serialized_start=691
+  _globals['_RETRYJOBRESPONSE']._serialized_end=743
+  _globals['_GETQUEUEREQUEST']._serialized_start=745
+  _globals['_GETQUEUEREQUEST']._serialized_end=782
+  _globals['_QUEUEDJOB']._serialized_start=784
+  _globals['_QUEUEDJOB']._serialized_end=847
+  _globals['_GETQUEUERESPONSE']._serialized_start=850
+  _globals['_GETQUEUERESPONSE']._serialized_end=1047
+  _globals['_WATCHJOBREQUEST']._serialized_start=1049
+  _globals['_WATCHJOBREQUEST']._serialized_end=1082
+  _globals['_JOBEVENT']._serialized_start=1085
+  _globals['_JOBEVENT']._serialized_end=1280
+  _globals['_WATCHQUEUEREQUEST']._serialized_start=1282
+  _globals['_WATCHQUEUEREQUEST']._serialized_end=1301
+  _globals['_QUEUEEVENT']._serialized_start=1304
+  _globals['_QUEUEEVENT']._serialized_end=1591
+  _globals['_JOBSERVICE']._serialized_start=1594
+  _globals['_JOBSERVICE']._serialized_end=2314
 # @@protoc_insertion_point(module_scope)

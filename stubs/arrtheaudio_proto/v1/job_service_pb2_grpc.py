@@ -50,6 +50,11 @@ class JobServiceStub:
                 request_serializer=arrtheaudio_dot_v1_dot_job__service__pb2.CancelJobRequest.SerializeToString,
                 response_deserializer=arrtheaudio_dot_v1_dot_job__service__pb2.CancelJobResponse.FromString,
                 _registered_method=True)
+        self.RetryJob = channel.unary_unary(
+                '/arrtheaudio.v1.JobService/RetryJob',
+                request_serializer=arrtheaudio_dot_v1_dot_job__service__pb2.RetryJobRequest.SerializeToString,
+                response_deserializer=arrtheaudio_dot_v1_dot_job__service__pb2.RetryJobResponse.FromString,
+                _registered_method=True)
         self.GetQueue = channel.unary_unary(
                 '/arrtheaudio.v1.JobService/GetQueue',
                 request_serializer=arrtheaudio_dot_v1_dot_job__service__pb2.GetQueueRequest.SerializeToString,
@@ -88,6 +93,15 @@ class JobServiceServicer:
     def CancelJob(self, request, context):
         """Cancels a queued or waiting job (a running job is stopped and its file left untouched).
         FAILED_PRECONDITION when the job already finished.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RetryJob(self, request, context):
+        """Queues a FAILED or CANCELLED job again: the same job id, a fresh start (attempts back to 0,
+        result and reason cleared, normal priority). FAILED_PRECONDITION for a job in any other
+        status, ALREADY_EXISTS when another job for the same file is active.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -134,6 +148,11 @@ def add_JobServiceServicer_to_server(servicer, server):
                     servicer.CancelJob,
                     request_deserializer=arrtheaudio_dot_v1_dot_job__service__pb2.CancelJobRequest.FromString,
                     response_serializer=arrtheaudio_dot_v1_dot_job__service__pb2.CancelJobResponse.SerializeToString,
+            ),
+            'RetryJob': grpc.unary_unary_rpc_method_handler(
+                    servicer.RetryJob,
+                    request_deserializer=arrtheaudio_dot_v1_dot_job__service__pb2.RetryJobRequest.FromString,
+                    response_serializer=arrtheaudio_dot_v1_dot_job__service__pb2.RetryJobResponse.SerializeToString,
             ),
             'GetQueue': grpc.unary_unary_rpc_method_handler(
                     servicer.GetQueue,
@@ -233,6 +252,33 @@ class JobService:
             '/arrtheaudio.v1.JobService/CancelJob',
             arrtheaudio_dot_v1_dot_job__service__pb2.CancelJobRequest.SerializeToString,
             arrtheaudio_dot_v1_dot_job__service__pb2.CancelJobResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RetryJob(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/arrtheaudio.v1.JobService/RetryJob',
+            arrtheaudio_dot_v1_dot_job__service__pb2.RetryJobRequest.SerializeToString,
+            arrtheaudio_dot_v1_dot_job__service__pb2.RetryJobResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -82,3 +82,33 @@ class GetJobStatsResponse(_message.Message):
     sources: _containers.RepeatedCompositeFieldContainer[SourceStats]
     reasons: _containers.RepeatedCompositeFieldContainer[ReasonCount]
     def __init__(self, counts: _Optional[_Union[_common_pb2.JobCounts, _Mapping]] = ..., outcomes: _Optional[_Union[_common_pb2.OutcomeStats, _Mapping]] = ..., containers: _Optional[_Iterable[_Union[ContainerStats, _Mapping]]] = ..., sources: _Optional[_Iterable[_Union[SourceStats, _Mapping]]] = ..., reasons: _Optional[_Iterable[_Union[ReasonCount, _Mapping]]] = ...) -> None: ...
+
+class GetDailyStatsRequest(_message.Message):
+    __slots__ = ("days",)
+    DAYS_FIELD_NUMBER: _ClassVar[int]
+    days: int
+    def __init__(self, days: _Optional[int] = ...) -> None: ...
+
+class DailyStats(_message.Message):
+    __slots__ = ("date", "total", "success", "failed", "skipped", "track_changes", "avg_duration_ms")
+    DATE_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
+    SUCCESS_FIELD_NUMBER: _ClassVar[int]
+    FAILED_FIELD_NUMBER: _ClassVar[int]
+    SKIPPED_FIELD_NUMBER: _ClassVar[int]
+    TRACK_CHANGES_FIELD_NUMBER: _ClassVar[int]
+    AVG_DURATION_MS_FIELD_NUMBER: _ClassVar[int]
+    date: str
+    total: int
+    success: int
+    failed: int
+    skipped: int
+    track_changes: int
+    avg_duration_ms: float
+    def __init__(self, date: _Optional[str] = ..., total: _Optional[int] = ..., success: _Optional[int] = ..., failed: _Optional[int] = ..., skipped: _Optional[int] = ..., track_changes: _Optional[int] = ..., avg_duration_ms: _Optional[float] = ...) -> None: ...
+
+class GetDailyStatsResponse(_message.Message):
+    __slots__ = ("days",)
+    DAYS_FIELD_NUMBER: _ClassVar[int]
+    days: _containers.RepeatedCompositeFieldContainer[DailyStats]
+    def __init__(self, days: _Optional[_Iterable[_Union[DailyStats, _Mapping]]] = ...) -> None: ...

@@ -40,6 +40,11 @@ class StatsServiceStub:
                 request_serializer=arrtheaudio_dot_v1_dot_stats__service__pb2.GetStatsRequest.SerializeToString,
                 response_deserializer=arrtheaudio_dot_v1_dot_stats__service__pb2.GetStatsResponse.FromString,
                 _registered_method=True)
+        self.GetDailyStats = channel.unary_unary(
+                '/arrtheaudio.v1.StatsService/GetDailyStats',
+                request_serializer=arrtheaudio_dot_v1_dot_stats__service__pb2.GetDailyStatsRequest.SerializeToString,
+                response_deserializer=arrtheaudio_dot_v1_dot_stats__service__pb2.GetDailyStatsResponse.FromString,
+                _registered_method=True)
         self.GetJobStats = channel.unary_unary(
                 '/arrtheaudio.v1.StatsService/GetJobStats',
                 request_serializer=arrtheaudio_dot_v1_dot_stats__service__pb2.GetJobStatsRequest.SerializeToString,
@@ -53,6 +58,14 @@ class StatsServiceServicer:
 
     def GetStats(self, request, context):
         """The dashboard view: queue, workers, today, lifetime and per-container figures.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetDailyStats(self, request, context):
+        """Jobs finished per UTC day, oldest first, one entry per day of the window (days without
+        jobs included, with zeros), so a chart needs no gap filling.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -73,6 +86,11 @@ def add_StatsServiceServicer_to_server(servicer, server):
                     servicer.GetStats,
                     request_deserializer=arrtheaudio_dot_v1_dot_stats__service__pb2.GetStatsRequest.FromString,
                     response_serializer=arrtheaudio_dot_v1_dot_stats__service__pb2.GetStatsResponse.SerializeToString,
+            ),
+            'GetDailyStats': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetDailyStats,
+                    request_deserializer=arrtheaudio_dot_v1_dot_stats__service__pb2.GetDailyStatsRequest.FromString,
+                    response_serializer=arrtheaudio_dot_v1_dot_stats__service__pb2.GetDailyStatsResponse.SerializeToString,
             ),
             'GetJobStats': grpc.unary_unary_rpc_method_handler(
                     servicer.GetJobStats,
@@ -108,6 +126,33 @@ class StatsService:
             '/arrtheaudio.v1.StatsService/GetStats',
             arrtheaudio_dot_v1_dot_stats__service__pb2.GetStatsRequest.SerializeToString,
             arrtheaudio_dot_v1_dot_stats__service__pb2.GetStatsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetDailyStats(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/arrtheaudio.v1.StatsService/GetDailyStats',
+            arrtheaudio_dot_v1_dot_stats__service__pb2.GetDailyStatsRequest.SerializeToString,
+            arrtheaudio_dot_v1_dot_stats__service__pb2.GetDailyStatsResponse.FromString,
             options,
             channel_credentials,
             insecure,

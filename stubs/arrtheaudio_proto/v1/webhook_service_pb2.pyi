@@ -113,6 +113,24 @@ class Webhook(_message.Message):
     original_language: str
     def __init__(self, webhook_id: _Optional[str] = ..., source: _Optional[_Union[_common_pb2.Source, str]] = ..., event_type: _Optional[str] = ..., title: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., file_count: _Optional[int] = ..., job_ids: _Optional[_Iterable[str]] = ..., counts: _Optional[_Union[_common_pb2.JobCounts, _Mapping]] = ..., results: _Optional[_Union[_common_pb2.ResultCounts, _Mapping]] = ..., original_language: _Optional[str] = ...) -> None: ...
 
+class ListWebhooksRequest(_message.Message):
+    __slots__ = ("source", "limit", "offset")
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    OFFSET_FIELD_NUMBER: _ClassVar[int]
+    source: _common_pb2.Source
+    limit: int
+    offset: int
+    def __init__(self, source: _Optional[_Union[_common_pb2.Source, str]] = ..., limit: _Optional[int] = ..., offset: _Optional[int] = ...) -> None: ...
+
+class ListWebhooksResponse(_message.Message):
+    __slots__ = ("webhooks", "total_size")
+    WEBHOOKS_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_SIZE_FIELD_NUMBER: _ClassVar[int]
+    webhooks: _containers.RepeatedCompositeFieldContainer[Webhook]
+    total_size: int
+    def __init__(self, webhooks: _Optional[_Iterable[_Union[Webhook, _Mapping]]] = ..., total_size: _Optional[int] = ...) -> None: ...
+
 class GetWebhookRequest(_message.Message):
     __slots__ = ("webhook_id",)
     WEBHOOK_ID_FIELD_NUMBER: _ClassVar[int]

@@ -45,6 +45,11 @@ class WebhookServiceStub:
                 request_serializer=arrtheaudio_dot_v1_dot_webhook__service__pb2.RadarrWebhookRequest.SerializeToString,
                 response_deserializer=arrtheaudio_dot_v1_dot_webhook__service__pb2.RadarrWebhookResponse.FromString,
                 _registered_method=True)
+        self.ListWebhooks = channel.unary_unary(
+                '/arrtheaudio.v1.WebhookService/ListWebhooks',
+                request_serializer=arrtheaudio_dot_v1_dot_webhook__service__pb2.ListWebhooksRequest.SerializeToString,
+                response_deserializer=arrtheaudio_dot_v1_dot_webhook__service__pb2.ListWebhooksResponse.FromString,
+                _registered_method=True)
         self.GetWebhook = channel.unary_unary(
                 '/arrtheaudio.v1.WebhookService/GetWebhook',
                 request_serializer=arrtheaudio_dot_v1_dot_webhook__service__pb2.GetWebhookRequest.SerializeToString,
@@ -77,6 +82,13 @@ class WebhookServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListWebhooks(self, request, context):
+        """Recent deliveries, newest first, with their counts and results.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetWebhook(self, request, context):
         """One delivery with its jobs and their counts.
         """
@@ -104,6 +116,11 @@ def add_WebhookServiceServicer_to_server(servicer, server):
                     servicer.RadarrWebhook,
                     request_deserializer=arrtheaudio_dot_v1_dot_webhook__service__pb2.RadarrWebhookRequest.FromString,
                     response_serializer=arrtheaudio_dot_v1_dot_webhook__service__pb2.RadarrWebhookResponse.SerializeToString,
+            ),
+            'ListWebhooks': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListWebhooks,
+                    request_deserializer=arrtheaudio_dot_v1_dot_webhook__service__pb2.ListWebhooksRequest.FromString,
+                    response_serializer=arrtheaudio_dot_v1_dot_webhook__service__pb2.ListWebhooksResponse.SerializeToString,
             ),
             'GetWebhook': grpc.unary_unary_rpc_method_handler(
                     servicer.GetWebhook,
@@ -171,6 +188,33 @@ class WebhookService:
             '/arrtheaudio.v1.WebhookService/RadarrWebhook',
             arrtheaudio_dot_v1_dot_webhook__service__pb2.RadarrWebhookRequest.SerializeToString,
             arrtheaudio_dot_v1_dot_webhook__service__pb2.RadarrWebhookResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListWebhooks(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/arrtheaudio.v1.WebhookService/ListWebhooks',
+            arrtheaudio_dot_v1_dot_webhook__service__pb2.ListWebhooksRequest.SerializeToString,
+            arrtheaudio_dot_v1_dot_webhook__service__pb2.ListWebhooksResponse.FromString,
             options,
             channel_credentials,
             insecure,
