@@ -17,6 +17,10 @@ command -v curl >/dev/null || need_apt+=(curl ca-certificates)
 python3 -c 'import ensurepip, venv' 2>/dev/null || need_apt+=(python3-venv)
 if (( want_test )); then
   ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_apt+=(postgresql)
+  # The dashboard tests drive Debian's Chromium through the playwright wheel (no browser download);
+  # the Noto CJK fonts let them render file names in any script as written.
+  [[ -x /usr/bin/chromium ]] || need_apt+=(chromium)
+  [[ -d /usr/share/fonts/opentype/noto ]] || need_apt+=(fonts-noto-cjk)
 fi
 if (( ${#need_apt[@]} )); then
   echo "bootstrap: apt-get install ${need_apt[*]}"

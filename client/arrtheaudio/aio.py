@@ -170,6 +170,11 @@ class AsyncClient:
         reply = await self._unary(self._stubs.jobs.CancelJob, request)
         return reply.job
 
+    async def retry_job(self, job_id: str) -> common_pb2.Job:
+        """Queue a failed or cancelled job again (a fresh start); returns the job."""
+        request = job_service_pb2.RetryJobRequest(job_id=job_id)
+        return (await self._unary(self._stubs.jobs.RetryJob, request)).job
+
     async def get_queue(self, next_limit: int = 0) -> job_service_pb2.GetQueueResponse:
         """Queue counts, workers, the running jobs and the next ``next_limit`` waiting ones."""
         request = job_service_pb2.GetQueueRequest(next_limit=next_limit)
@@ -252,6 +257,11 @@ class AsyncClient:
 
         return awalk_pages(fetch, page_size=page_size, max_items=max_items, key=lambda job: job.job_id)
 
+    async def retry_batch(self, batch_id: str) -> batch_service_pb2.RetryBatchResponse:
+        """Queue the batch's failed jobs again; ``retried_jobs`` says how many."""
+        request = batch_service_pb2.RetryBatchRequest(batch_id=batch_id)
+        return await self._unary(self._stubs.batches.RetryBatch, request)
+
     async def cancel_batch(self, batch_id: str) -> batch_service_pb2.CancelBatchResponse:
         """Stop the batch's scan and cancel its jobs that have not started."""
         request = batch_service_pb2.CancelBatchRequest(batch_id=batch_id)
@@ -269,6 +279,11 @@ class AsyncClient:
     async def get_stats(self) -> stats_service_pb2.GetStatsResponse:
         """Queue counts, workers, today's and lifetime outcomes, per container and per source."""
         return await self._unary(self._stubs.stats.GetStats, stats_service_pb2.GetStatsRequest())
+
+    async def get_daily_stats(self, days: int = 0) -> stats_service_pb2.GetDailyStatsResponse:
+        """Jobs finished per UTC day, oldest first; ``days`` 0 means the server's retention window."""
+        request = stats_service_pb2.GetDailyStatsRequest(days=days)
+        return await self._unary(self._stubs.stats.GetDailyStats, request)
 
     async def get_job_stats(
         self,
@@ -314,6 +329,15 @@ class AsyncClient:
         """Deliver a Radarr webhook body (bytes/str sent as-is, a dict as JSON)."""
         request = _requests.radarr_webhook(payload, token=token, apikey=apikey, content_type=content_type)
         return await self._unary(self._stubs.webhooks.RadarrWebhook, request)
+
+    async def list_webhooks(
+        self, *, source: enums.EnumLike = None, limit: int = 0, offset: int = 0
+    ) -> webhook_service_pb2.ListWebhooksResponse:
+        """Recent Sonarr/Radarr deliveries, newest first."""
+        request = webhook_service_pb2.ListWebhooksRequest(
+            source=enums.to_value(enums.Source, source), limit=limit, offset=offset
+        )
+        return await self._unary(self._stubs.webhooks.ListWebhooks, request)
 
     async def get_webhook(self, webhook_id: str) -> webhook_service_pb2.GetWebhookResponse:
         """One webhook delivery (by id or unique prefix) and its jobs."""

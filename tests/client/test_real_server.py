@@ -26,7 +26,14 @@ from arrtheaudio import (
 from arrtheaudio.cli import exit_codes
 from arrtheaudio.cli.main import cli
 from arrtheaudio_proto.v1 import common_pb2
-from tests.support.media_files import AudioSpec, file_fingerprint, make_mkv, read_back, tools_available
+from tests.support.media_files import (
+    AudioSpec,
+    file_fingerprint,
+    make_corrupt,
+    make_mkv,
+    read_back,
+    tools_available,
+)
 from tests.support.server import ServerProcess, running_server
 
 if not tools_available():  # pragma: no cover - the dev and CI images have them
@@ -145,6 +152,69 @@ async def test_async_dry_run_batch_leaves_the_file_alone(server: ServerProcess, 
         listed = [job async for job in client.iter_jobs(batch_id=started.batch_id)]
         assert [job.job_id for job in listed] == [jobs[0].job_id]
     assert file_fingerprint(movie) == before
+
+
+def _failed_batch(client: Client, folder: Path) -> tuple[str, str]:
+    """A scan of one corrupt MKV (it fails after its retries); returns (batch id, job id)."""
+    make_corrupt(folder / "broken.mkv", "garbage")
+    started = client.start_batch(str(folder))
+    events = list(client.watch_batch(started.batch_id))
+    assert events[-1].batch.progress.failed == 1
+    (job,) = client.iter_batch_jobs(started.batch_id)
+    assert job.status == common_pb2.JOB_STATUS_FAILED and job.reason_code
+    return started.batch_id, job.job_id
+
+
+def test_retry_a_job_and_a_batch_through_the_client_and_the_cli(server: ServerProcess, media: Path) -> None:
+    with Client(server.target, api_key=server.api_key, timeout=30) as client:
+        _, job_id = _failed_batch(client, media / "Broken")
+        make_mkv(media / "Broken" / "broken.mkv", ENG_THEN_JPN)  # the user replaced the file
+        code, out, err = _cli(server, "jobs", "retry", job_id)
+        assert code == 0 and "JOB_STATUS" not in out and job_id in out, out + err
+        final = list(client.watch_job(job_id))[-1].job
+        assert final.status == common_pb2.JOB_STATUS_COMPLETED and final.attempts == 1
+        assert read_back(media / "Broken" / "broken.mkv").default_audio_indexes == [1]
+        code, _, err = _cli(server, "jobs", "retry", job_id)  # completed: nothing to retry
+        assert code == exit_codes.CONFLICT and "FAILED_PRECONDITION" in err
+
+        batch_id, job_id = _failed_batch(client, media / "Broken2")
+        make_mkv(media / "Broken2" / "broken.mkv", ENG_THEN_JPN)
+        code, out, err = _cli(server, "batch", "retry", batch_id)
+        assert code == 0 and "1 failed jobs queued again" in out, out + err
+        assert list(client.watch_batch(batch_id))[-1].batch.results.success == 1
+        reply = client.retry_batch(batch_id)
+        assert reply.retried_jobs == 0
+
+        days = client.get_daily_stats(3).days
+        assert len(days) == 3 and days[-1].total >= 2 and days[-1].failed == 0
+    code, out, _ = _cli(server, "stats", "--daily", "--days", "3")
+    assert code == 0 and days[-1].date in out and "█" in out
+    code, out, _ = _cli(server, "--json", "webhook", "list", "--source", "sonarr")
+    assert code == 0 and json.loads(out).get("webhooks", []) == []
+    code, out, _ = _cli(server, "webhook", "list")
+    assert code == 0 and "Webhooks (0 total)" in out
+
+
+async def test_async_retry_and_dashboard_reads(server: ServerProcess, media: Path) -> None:
+    folder = media / "Broken3"
+    make_corrupt(folder / "broken.mkv", "garbage")
+    async with AsyncClient(server.target, api_key=server.api_key, timeout=30) as client:
+        started = await client.start_batch(str(folder))
+        [event async for event in client.watch_batch(started.batch_id)]
+        (job,) = [job async for job in client.iter_batch_jobs(started.batch_id)]
+        make_mkv(folder / "broken.mkv", ENG_THEN_JPN)
+        queued = await client.retry_job(job.job_id)
+        assert queued.job_id == job.job_id and queued.result == common_pb2.JOB_RESULT_UNSPECIFIED
+        final = [event async for event in client.watch_job(job.job_id)][-1].job
+        assert final.result == common_pb2.JOB_RESULT_SUCCESS
+        again = await client.retry_batch(started.batch_id)
+        assert again.retried_jobs == 0 and again.batch.batch_id == started.batch_id
+        daily = await client.get_daily_stats()
+        assert len(daily.days) == 30
+        hooks = await client.list_webhooks(limit=5)
+        assert hooks.total_size == len(hooks.webhooks) == 0
+        with pytest.raises(FailedPrecondition):
+            await client.retry_job(job.job_id)
 
 
 def test_readme_python_example_runs(

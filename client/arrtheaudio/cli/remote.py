@@ -323,6 +323,20 @@ def register(group: click.Group) -> None:
         reply = s.client.cancel_batch(batch_id)
         s.show(reply, f"Batch {batch_id} cancelled ({reply.cancelled_jobs} jobs cancelled).")
 
+    @batch.command("retry")
+    @click.argument("batch_id")
+    @remote_command
+    def batch_retry(batch_id: str) -> None:
+        """Queue the batch's failed jobs again (after fixing what made them fail)."""
+        s = session()
+        reply = s.client.retry_batch(batch_id)
+        skipped = (
+            f", {reply.skipped_jobs} left alone: another job for the file is active"
+            if reply.skipped_jobs
+            else ""
+        )
+        s.show(reply, f"Batch {batch_id}: {reply.retried_jobs} failed jobs queued again{skipped}.")
+
     @batch.command("list")
     @click.option("--status", type=_enum_choice(enums.BatchStatus), default=None)
     @click.option("--limit", type=click.IntRange(0, 100), default=20, show_default=True)
@@ -376,6 +390,15 @@ def register(group: click.Group) -> None:
         job = s.client.cancel_job(job_id)
         s.show(job, f"Job {job_id} is now {enums.label(enums.JobStatus, job.status)}.")
 
+    @jobs.command("retry")
+    @click.argument("job_id")
+    @remote_command
+    def jobs_retry(job_id: str) -> None:
+        """Queue a failed or cancelled job again (attempts start over)."""
+        s = session()
+        job = s.client.retry_job(job_id)
+        s.show(job, f"Job {job_id} is now {enums.label(enums.JobStatus, job.status)}.")
+
     @jobs.command("watch")
     @click.argument("job_id")
     @remote_command
@@ -408,10 +431,21 @@ def register(group: click.Group) -> None:
         s.show(reply, *render.queue_tables(reply))
 
     @group.command("stats")
+    @click.option("--daily", is_flag=True, help="Jobs finished per day instead (a bar per day).")
+    @click.option(
+        "--days",
+        type=click.IntRange(0, 366),
+        default=0,
+        help="With --daily: how many days back (0 = the server's retention window).",
+    )
     @remote_command
-    def stats() -> None:
-        """Queue, today, lifetime, per-container and per-source figures."""
+    def stats(daily: bool, days: int) -> None:
+        """Queue, today, lifetime, per-container and per-source figures (or, --daily, per day)."""
         s = session()
+        if daily:
+            per_day = s.client.get_daily_stats(days)
+            s.show(per_day, render.daily_table(per_day))
+            return
         reply = s.client.get_stats()
         s.show(reply, *render.stats_tables(reply))
 
@@ -428,6 +462,17 @@ def register(group: click.Group) -> None:
     @group.group("webhook")
     def webhook() -> None:
         """Sonarr/Radarr webhook deliveries."""
+
+    @webhook.command("list")
+    @click.option("--source", type=_enum_choice(enums.Source), default=None)
+    @click.option("--limit", type=click.IntRange(0, 100), default=20, show_default=True)
+    @click.option("--offset", type=click.IntRange(min=0), default=0)
+    @remote_command
+    def webhook_list(source: str | None, limit: int, offset: int) -> None:
+        """Recent deliveries, newest first, with how far their jobs got."""
+        s = session()
+        reply = s.client.list_webhooks(source=source, limit=limit, offset=offset)
+        s.show(reply, render.webhooks_table(reply.webhooks, title=f"Webhooks ({reply.total_size} total)"))
 
     @webhook.command("show")
     @click.argument("webhook_id")

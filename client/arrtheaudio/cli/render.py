@@ -253,6 +253,46 @@ def stats_tables(stats: stats_service_pb2.GetStatsResponse) -> list[Table]:
     return [_counts_table("Queue", stats.queue, stats.workers), outcomes]
 
 
+def daily_table(reply: stats_service_pb2.GetDailyStatsResponse) -> Table:
+    table = Table(title="Jobs per day (UTC)")
+    for column in ("Day", "Total", "Success", "Failed", "Skipped", "Changed", "Avg duration", ""):
+        table.add_column(column, justify="right")
+    peak = max((day.total for day in reply.days), default=0) or 1
+    for day in reply.days:
+        bar = "█" * round(20 * day.total / peak)
+        table.add_row(
+            day.date,
+            str(day.total),
+            str(day.success),
+            str(day.failed),
+            str(day.skipped),
+            str(day.track_changes),
+            duration_ms(day.avg_duration_ms) if day.total else "",
+            bar,
+        )
+    return table
+
+
+def webhooks_table(hooks: Iterable[webhook_service_pb2.Webhook], title: str = "Webhooks") -> Table:
+    table = Table(title=title)
+    for column in ("ID", "Source", "Event", "Title", "Files", "Done", "Changed", "Failed", "Received"):
+        table.add_column(column, overflow="fold")
+    for hook in hooks:
+        counts = hook.counts
+        table.add_row(
+            hook.webhook_id,
+            enums.label(enums.Source, hook.source),
+            escape(hook.event_type),
+            escape(hook.title),
+            str(hook.file_count),
+            f"{counts.completed + counts.failed + counts.cancelled}/{counts.total}",
+            str(hook.results.track_changes),
+            str(counts.failed),
+            when(hook, "created_at"),
+        )
+    return table
+
+
 def webhook_tables(reply: webhook_service_pb2.GetWebhookResponse) -> list[Table]:
     hook = reply.webhook
     summary = Table(title=f"Webhook {hook.webhook_id}", show_header=False)
