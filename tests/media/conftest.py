@@ -111,3 +111,23 @@ def slow_ffmpeg(tmp_path: Path) -> Iterator[str]:
     script.write_text('#!/bin/sh\nexec ffmpeg -re "$@"\n')
     script.chmod(0o755)
     yield str(script)
+
+
+@pytest.fixture(scope="session")
+def mp4_library(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The MP4 layouts of tests/support/mp4_files.py, made once per session."""
+    from tests.support.mp4_files import build_library
+
+    return build_library(tmp_path_factory.mktemp("mp4-library"))
+
+
+@pytest.fixture
+def mp4(mp4_library: Path, tmp_path: Path) -> Callable[[str], Path]:
+    """``mp4("faststart.mp4")`` -> a private copy of that MP4 layout in this test's tmp dir."""
+
+    def copy(name: str) -> Path:
+        dest = tmp_path / name
+        shutil.copyfile(mp4_library / name, dest)
+        return dest
+
+    return copy

@@ -162,6 +162,7 @@ def _make(
     chapters: int,
     video: bool,
     duration: float,
+    movflags: str | None = None,
 ) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -223,6 +224,8 @@ def _make(
             if sub.title is not None:
                 argv += [f"-metadata:s:s:{i}", f"title={sub.title}"]
             argv += [f"-disposition:s:{i}", "default" if sub.default else "0"]
+        if movflags:
+            argv += ["-movflags", movflags]
         argv += ["-f", fmt, str(path)]
         _run(argv)
     if fmt == "matroska":
@@ -256,12 +259,17 @@ def make_mp4(
     chapters: int = 0,
     video: bool = True,
     duration: float = 1.0,
+    movflags: str | None = None,
 ) -> Path:
-    """An MP4 file (mov_text subs; chapters become a chapter text track, as ffmpeg writes them)."""
+    """An MP4 file (mov_text subs; chapters become a chapter text track, as ffmpeg writes them).
+
+    ``movflags`` is passed to ffmpeg's ``-movflags`` (``+faststart``: moov before mdat;
+    ``frag_keyframe+empty_moov``: a fragmented file).
+    """
     for spec in tracks:
         if spec.lang and "-" in spec.lang:
             raise ValueError("MP4 files carry ISO 639-2 codes only; IETF tags are an MKV feature here")
-    return _make(Path(path), "mp4", tracks, subtitles, chapters, video, duration)
+    return _make(Path(path), "mp4", tracks, subtitles, chapters, video, duration, movflags)
 
 
 def make_corrupt(

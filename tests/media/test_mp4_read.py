@@ -1,0 +1,236 @@
+"""The in-process MP4 reader, cross-checked against ffprobe (and MediaInfo for titles) on
+every MP4 the suite generates: stream count, chapters, and per audio track codec, channels,
+language, default and the dispositions MP4 carries; plus the in-place / fallback decision."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import struct
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from arrtheaudio_server.media.languages import normalize
+from arrtheaudio_server.media.mp4 import remux_args
+from arrtheaudio_server.media.mp4_read import Mp4Probe, read_mp4
+from arrtheaudio_server.media.probe import ProbeFailure
+from arrtheaudio_server.media.result import Container, ReasonCode
+from tests.support.media_files import read_back
+from tests.support.mp4_files import (
+    CODECS,
+    EDITABLE,
+    FALLBACK,
+    TWO_TKHD,
+    Node,
+    edit_moov,
+    ffprobe_json,
+    handler,
+    traks,
+)
+
+Mp4 = Callable[[str], Path]
+FFPROBE_CODECS = {
+    "aac": "AAC",
+    "ac3": "AC-3",
+    "eac3": "E-AC-3",
+    "opus": "Opus",
+    "flac": "FLAC",
+    "alac": "ALAC",
+}
+ALL_NAMES = [layout.name for layout in (*EDITABLE, *FALLBACK)] + sorted(CODECS)
+
+
+def _probe(path: Path) -> Mp4Probe:
+    result = read_mp4(path)
+    assert isinstance(result, Mp4Probe), result
+    return result
+
+
+def assert_matches_ffprobe(path: Path, probe: Mp4Probe, *, titles: bool = True) -> None:
+    """The reader says what ffprobe says about this file (titles: what MediaInfo says)."""
+    data = ffprobe_json(path)
+    streams = data["streams"]
+    info = probe.info
+    assert info.container is Container.MP4
+    assert info.stream_count == len(streams)
+    assert info.chapters == len(data.get("chapters", []))
+    audio = [s for s in streams if s["codec_type"] == "audio"]
+    assert len(info.tracks) == len(audio)
+    media_titles = [s.title for s in read_back(path).audio]
+    for track, stream, title in zip(info.tracks, audio, media_titles, strict=True):
+        disposition = stream["disposition"]
+        assert track.track_id == stream["index"]
+        assert track.codec == FFPROBE_CODECS[stream["codec_name"]], (track, stream["codec_name"])
+        assert track.channels == stream["channels"], track
+        if track.ietf is None:
+            assert track.language == normalize(stream.get("tags", {}).get("language")), track
+        assert track.default == bool(disposition["default"]), track
+        assert track.commentary == bool(disposition["comment"])
+        assert track.hearing_impaired == bool(disposition["hearing_impaired"])
+        assert track.visual_impaired == bool(disposition["visual_impaired"])
+        assert track.forced == bool(disposition["forced"])
+        if titles:
+            assert track.title == title
+    # The chapter text track is the stream a remux must not copy as data.
+    data_streams = [s["index"] for s in streams if s["codec_type"] == "data"]
+    assert list(info.chapter_streams) == data_streams
+
+
+@pytest.mark.parametrize("name", ALL_NAMES)
+def test_reader_agrees_with_ffprobe(mp4: Mp4, name: str) -> None:
+    path = mp4(name)
+    # MediaInfo skips the title of a trak without tkhd; the reader keeps it (a remux restores it).
+    assert_matches_ffprobe(path, _probe(path), titles=name != "no_tkhd.mp4")
+
+
+@pytest.mark.parametrize("layout", EDITABLE, ids=lambda layout: layout.name)
+def test_ffmpeg_layouts_are_editable_in_place(mp4: Mp4, layout) -> None:
+    probe = _probe(mp4(layout.name))
+    assert probe.fallback_reason is None
+    assert probe.layout is not None and len(probe.layout.audio) == len(layout.tracks)
+
+
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        ("cmov.mp4", "compressed (cmov)"),
+        ("two_moov.mp4", "2 moov boxes"),
+        ("no_tkhd.mp4", "stream 2 has no tkhd box"),
+    ],
+)
+def test_layouts_that_need_the_remux_fallback_say_why(mp4: Mp4, name: str, reason: str) -> None:
+    probe = _probe(mp4(name))
+    assert probe.fallback_reason is not None and reason in probe.fallback_reason
+    assert probe.layout is None
+
+
+def test_the_remux_fallback_works_from_the_readers_info(mp4: Mp4, tmp_path: Path) -> None:
+    """media/mp4.py's remux, driven by this reader's ProbeInfo, keeps titles and chapters."""
+    for name in ("cmov.mp4", "moov_last.mp4"):
+        src = mp4(name)
+        probe = _probe(src)
+        out = tmp_path / f"out-{name}"
+        subprocess.run(remux_args(src, out, probe.info, 1), check=True, capture_output=True)
+        after = _probe(out)
+        assert after.info.default_indexes == [1]
+        assert after.info.stream_titles == probe.info.stream_titles
+        assert (after.info.stream_count, after.info.chapters) == (
+            probe.info.stream_count,
+            probe.info.chapters,
+        )
+        assert_matches_ffprobe(out, after)
+
+
+def test_fields_of_the_tagged_file(mp4: Mp4) -> None:
+    tracks = _probe(mp4("tagged.mp4")).info.tracks
+    assert (tracks[0].language, tracks[0].ietf) == ("por", "pt-BR")  # elng wins over mdhd "eng"
+    assert tracks[1].commentary and not tracks[1].forced
+    assert (
+        tracks[2].forced and tracks[2].hearing_impaired and not tracks[2].commentary
+    )  # other scheme ignored
+    assert not any(t.original for t in tracks)  # MP4 has no carrier for it
+
+
+def test_alternate_groups_and_titles(mp4: Mp4) -> None:
+    info = _probe(mp4("groups.mp4")).info
+    assert [t.alternate_group for t in info.tracks] == [1, 2, 2]
+    assert [t.default for t in info.tracks] == [True, True, False]
+    moov_last = _probe(mp4("moov_last.mp4")).info
+    assert moov_last.stream_titles == ((1, "English"), (2, "Japanese"), (4, "Full"))
+    assert [t.title for t in moov_last.tracks] == ["English", "Japanese", None]
+
+
+def test_tkhd_version_1_offsets(mp4: Mp4) -> None:
+    probe = _probe(mp4("tkhd_v1.mp4"))
+    assert probe.layout is not None
+    assert {t.version for t in probe.layout.audio} == {1}
+    for tkhd in probe.layout.audio:
+        assert len(tkhd.raw) == 8 + 96
+        assert tkhd.group_offset - tkhd.offset == 8 + 46
+
+
+def _mdhd_language(path: Path, code: int) -> Path:
+    def edit(moov: Node) -> None:
+        trak = next(t for t in traks(moov) if handler(t) == b"soun")
+        mdhd = trak.find(b"mdia").find(b"mdhd")  # type: ignore[union-attr]
+        body = bytearray(mdhd.body)  # type: ignore[union-attr]
+        struct.pack_into(">H", body, 4 + 16, code)
+        mdhd.body = bytes(body)  # type: ignore[union-attr]
+
+    return edit_moov(path, edit)
+
+
+@pytest.mark.parametrize(("code", "expected"), [(11, "jpn"), (2, "deu"), (0x7FFF, None), (0x55C4, None)])
+def test_mdhd_language_codes_as_ffmpeg_reads_them(mp4: Mp4, code: int, expected: str | None) -> None:
+    """Macintosh language numbers and the 'und'/unset values, checked against ffprobe too."""
+    path = _mdhd_language(mp4("moov_last.mp4"), code)
+    probe = _probe(path)
+    assert probe.info.tracks[0].language == expected
+    assert_matches_ffprobe(path, probe)
+
+
+def test_library_files_of_the_media_suite(media_library: Path, tmp_path: Path) -> None:
+    """The shared media library's MP4s read as ffprobe reads them; its broken ones are corrupt."""
+    for path in sorted(media_library.glob("*.mp4")):
+        result = read_mp4(path)
+        if path.name in {"empty.mp4", "garbage.mp4", "truncated.mp4"}:
+            assert isinstance(result, ProbeFailure) and result.reason_code is ReasonCode.CORRUPT, path
+            continue
+        assert isinstance(result, Mp4Probe), (path, result)
+        assert result.fallback_reason is None
+        assert_matches_ffprobe(path, result)
+    misnamed = read_mp4(media_library / "misnamed.mkv")  # an MP4 by content
+    assert isinstance(misnamed, Mp4Probe)
+    mkv = read_mp4(media_library / "multi.mkv")
+    assert isinstance(mkv, ProbeFailure) and mkv.reason_code is ReasonCode.UNSUPPORTED
+
+
+def test_two_tkhd_boxes_are_corrupt_as_for_ffprobe(mp4: Mp4) -> None:
+    path = mp4(TWO_TKHD.name)
+    probe = subprocess.run(["ffprobe", "-v", "error", str(path)], capture_output=True, check=False)
+    assert probe.returncode != 0
+    result = read_mp4(path)
+    assert isinstance(result, ProbeFailure) and result.reason_code is ReasonCode.CORRUPT
+    assert "2 tkhd boxes" in result.reason
+
+
+def test_missing_unreadable_and_odd_paths(tmp_path: Path, mp4: Mp4) -> None:
+    missing = read_mp4(tmp_path / "nope.mp4")
+    assert isinstance(missing, ProbeFailure) and missing.reason_code is ReasonCode.NOT_FOUND
+    directory = read_mp4(tmp_path)
+    assert isinstance(directory, ProbeFailure) and directory.reason_code is ReasonCode.UNREADABLE
+    empty = tmp_path / "empty.mp4"
+    empty.write_bytes(b"")
+    result = read_mp4(empty)
+    assert isinstance(result, ProbeFailure) and result.reason_code is ReasonCode.CORRUPT
+    if os.geteuid() != 0:  # pragma: no cover - CI runs as root, where modes do not stop reads
+        locked = mp4("moov_last.mp4")
+        locked.chmod(0)
+        result = read_mp4(locked)
+        assert isinstance(result, ProbeFailure) and result.reason_code is ReasonCode.UNREADABLE
+
+
+def test_reading_changes_nothing(mp4: Mp4) -> None:
+    path = mp4("faststart.mp4")
+    os.utime(path, ns=(1_600_000_000_000_000_000, 1_600_000_000_000_000_000))
+    before = (path.read_bytes(), os.stat(path).st_mtime_ns)
+    _probe(path)
+    assert (path.read_bytes(), os.stat(path).st_mtime_ns) == before
+
+
+def test_layout_records_the_file_identity(mp4: Mp4, tmp_path: Path) -> None:
+    path = mp4("moov_last.mp4")
+    probe = _probe(path)
+    st = os.stat(path)
+    assert probe.layout is not None
+    assert (probe.layout.inode, probe.layout.size, probe.layout.mtime_ns) == (
+        st.st_ino,
+        st.st_size,
+        st.st_mtime_ns,
+    )
+    shutil.copyfile(path, tmp_path / "copy.mp4")
+    other = _probe(tmp_path / "copy.mp4")
+    assert other.layout is not None and other.layout.inode != probe.layout.inode
