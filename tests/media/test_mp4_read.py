@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from arrtheaudio_server.media.languages import normalize
+from arrtheaudio_server.languages import normalize
 from arrtheaudio_server.media.mp4 import remux_args
 from arrtheaudio_server.media.mp4_read import Mp4Probe, read_mp4
 from arrtheaudio_server.media.probe import ProbeFailure

@@ -35,7 +35,7 @@ import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from arrtheaudio_server.media.languages import normalize, parse_language
+from arrtheaudio_server.languages import normalize, parse_language
 from arrtheaudio_server.media.mp4_boxes import Box, Budget, Corrupt, Source, children, iter_boxes, read_body
 from arrtheaudio_server.media.mp4_codecs import sample_entry
 from arrtheaudio_server.media.probe import ProbeFailure, ProbeInfo
