@@ -49,6 +49,11 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario(
         "load-with-faults", "Load with faults: webhook flood while tools fail or hang", "test_load_faults.py"
     ),
+    Scenario(
+        "kill-mid-inplace",
+        "Kill between the two in-place MP4 writes",
+        "test_kill_mid_inplace.py",
+    ),
 )
 SCENARIO_IDS = {s.id for s in SCENARIOS}
 
