@@ -176,3 +176,13 @@ def test_mp4_remux(tmp_path: Path) -> None:
     assert set(r["mb_per_s"]) == {"cp", "cp_fsync", "bare_remux", "service_job", "service_wall"}
     _positive(*r["mb_per_s"].values())
     assert r["bytes"] > 1024 * 1024
+
+
+def test_mp4_inplace(tmp_path: Path) -> None:
+    r = run_bench("mp4_inplace", tmp_path, "--big-mib", "64", "--small-mib", "2", "--repeat", "3")["results"]
+    assert r["bytes"] == {"small": 2 * 1024 * 1024, "big": 64 * 1024 * 1024}
+    assert r["allocated_bytes"]["big"] < 1024 * 1024  # sparse: the hole takes no blocks
+    assert r["extra_st_blocks"] == {"small": 0, "big": 0}
+    assert r["final_default"] == [1]  # three changes: 1, 0, 1
+    assert all(len(v) == 3 for v in r["seconds"].values())
+    _positive(*r["median_ms"].values(), r["change_big_over_small"])
