@@ -263,3 +263,21 @@ def test_fuzz_truncate_and_insert(
     pos = int(at * len(data))
     data = data[:pos] + insert + data[pos:]
     _check(data[: max(1, int(cut * len(data)))] if cut < 1 else data)
+
+
+@pytest.mark.parametrize("body_size", [4, 84, 200])
+def test_unknown_tkhd_version_is_a_fallback_or_corrupt_never_a_crash(
+    tmp_path: Path, mp4: Mp4, body_size: int
+) -> None:
+    data = mp4("moov_last.mp4").read_bytes()
+    moov = parse(data)[-1]
+    trak = moov.all(b"trak")[2]
+    tkhd = trak.find(b"tkhd")
+    assert tkhd is not None
+    tkhd.body = (b"\x02" + tkhd.body[1:] + bytes(200))[:body_size]
+    path = _write(tmp_path, "v2.mp4", data[: moov.offset] + moov.serialize())
+    result = _read(path)
+    assert isinstance(result, Mp4Probe), result
+    assert result.fallback_reason is not None and "tkhd of version 2" in result.fallback_reason
+    assert result.info.tracks[1].alternate_group is None
+    assert result.layout is None

@@ -234,3 +234,121 @@ def test_layout_records_the_file_identity(mp4: Mp4, tmp_path: Path) -> None:
     shutil.copyfile(path, tmp_path / "copy.mp4")
     other = _probe(tmp_path / "copy.mp4")
     assert other.layout is not None and other.layout.inode != probe.layout.inode
+
+
+# --- sample entries the generated files do not cover (hand-built; layouts from ISO 14496-12/-14,
+# ETSI TS 102 366, the Opus/FLAC/ALAC mappings and Apple's QuickTime sound description v1/v2) ---
+
+
+def _box(kind: bytes, body: bytes) -> bytes:
+    return struct.pack(">I4s", 8 + len(body), kind) + body
+
+
+def _entry(*children: bytes, version: int = 0, channels: int = 2, extra: bytes = b"") -> bytes:
+    head = (
+        bytes(6)
+        + struct.pack(">H", 1)
+        + struct.pack(">HH4sHHHHI", version, 0, b"\0\0\0\0", channels, 16, 0, 0, 0)
+    )
+    return head + extra + b"".join(children)
+
+
+def _bits(*fields: tuple[int, int]) -> bytes:
+    value, count = 0, 0
+    for width, field_value in fields:
+        value, count = (value << width) | field_value, count + width
+    count_bytes = (count + 7) // 8
+    return (value << (count_bytes * 8 - count)).to_bytes(count_bytes, "big")
+
+
+def _esds(oti: int, asc: bytes = b"", es_flags: int = 0, es_extra: bytes = b"") -> bytes:
+    dsi = bytes([0x05, len(asc)]) + asc if asc else b""
+    dcd = bytes([0x04, 13 + len(dsi), oti, 0x15]) + bytes(11) + dsi
+    es = bytes([0x03, 3 + len(es_extra) + len(dcd)]) + b"\x00\x01" + bytes([es_flags]) + es_extra + dcd
+    return _box(b"esds", b"\0\0\0\0" + es)
+
+
+@pytest.mark.parametrize(
+    ("kind", "body", "expected"),
+    [
+        # AAC LC, channel configuration 6 (5.1); ES_Descriptor with dependsOn, URL and OCR fields.
+        (
+            b"mp4a",
+            _entry(_esds(0x40, _bits((5, 2), (4, 3), (4, 6)), 0xE0, b"\0\x01" + b"\x02ab" + b"\0\x02")),
+            ("AAC", 6),
+        ),
+        # escaped object type (31 -> 32 + 10), explicit 24-bit sampling rate, 2 channels
+        (b"mp4a", _entry(_esds(0x40, _bits((5, 31), (6, 10), (4, 15), (24, 44100), (4, 2)))), ("AAC", 2)),
+        # HE-AAC v2 (object type 29): mono core, parametric stereo -> 2 channels
+        (b"mp4a", _entry(_esds(0x40, _bits((5, 29), (4, 3), (4, 1))), channels=1), ("AAC", 2)),
+        # channel configuration 7 -> 8 channels (7.1)
+        (b"mp4a", _entry(_esds(0x40, _bits((5, 2), (4, 3), (4, 7)))), ("AAC", 8)),
+        # MP3 in mp4a: the name from the object type, channels from the entry
+        (b"mp4a", _entry(_esds(0x6B), channels=1), ("MP3", 1)),
+        # QuickTime v1 entry: the esds inside a 'wave' box
+        (
+            b"mp4a",
+            _entry(_box(b"wave", _esds(0x40, _bits((5, 2), (4, 3), (4, 6)))), version=1, extra=bytes(16)),
+            ("AAC", 6),
+        ),
+        # QuickTime v2 entry: channels in numAudioChannels
+        (
+            b"lpcm",
+            _entry(version=2, channels=3, extra=struct.pack(">IdI", 72, 48000.0, 8) + bytes(20)),
+            ("PCM", 8),
+        ),
+        # AC-3: acmod 7 (3/2) + LFE; E-AC-3: acmod 2 (stereo), no LFE
+        (
+            b"ac-3",
+            _entry(_box(b"dac3", _bits((2, 0), (5, 8), (3, 0), (3, 7), (1, 1), (5, 0), (5, 0)))),
+            ("AC-3", 6),
+        ),
+        (
+            b"ec-3",
+            _entry(
+                _box(
+                    b"dec3",
+                    _bits(
+                        (13, 0),
+                        (3, 0),
+                        (2, 0),
+                        (5, 16),
+                        (1, 0),
+                        (1, 0),
+                        (3, 0),
+                        (3, 2),
+                        (1, 0),
+                        (3, 0),
+                        (4, 0),
+                        (1, 0),
+                    ),
+                )
+            ),
+            ("E-AC-3", 2),
+        ),
+        (b"Opus", _entry(_box(b"dOps", bytes([0, 6]) + bytes(9))), ("Opus", 6)),
+        (
+            b"fLaC",
+            _entry(
+                _box(
+                    b"dfLa", b"\0\0\0\0" + b"\x80\x00\x00\x22" + bytes(12) + bytes([0b0000_1010]) + bytes(21)
+                ),
+                channels=2,
+            ),
+            ("FLAC", 6),
+        ),
+        (b"alac", _entry(_box(b"alac", b"\0\0\0\0" + bytes(9) + bytes([4]) + bytes(14))), ("ALAC", 4)),
+        # broken configurations fall back to the entry's own fields
+        (b"mp4a", _entry(_box(b"esds", b"\0\0\0\0\x07\x01"), channels=1), ("AAC", 1)),
+        (b"mp4a", _entry(_esds(0x40, b"\x10"), channels=1), ("AAC", 1)),
+        (b"mp4a", _entry(_box(b"esds", b"\0\0\0\0\x03\x05\x00\x01\x00\x09\x01"), channels=2), ("AAC", 2)),
+        # absurd or missing channel counts are no count; unknown codecs keep their fourcc
+        (b"XYZ ", _entry(channels=200), ("XYZ", None)),
+        (b"mp4a", _entry(channels=0), ("AAC", None)),
+        (b"mp4a", b"short", ("AAC", None)),
+    ],
+)
+def test_sample_entries(kind: bytes, body: bytes, expected: tuple[str, int | None]) -> None:
+    from arrtheaudio_server.media.mp4_codecs import sample_entry
+
+    assert sample_entry(kind, body) == expected

@@ -40,7 +40,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from arrtheaudio_server.media.mp4_read import Mp4Layout, Mp4Probe
+from arrtheaudio_server.media.mp4_read import Mp4Layout, Mp4Probe, TkhdLayout
 from arrtheaudio_server.media.result import ReasonCode
 from arrtheaudio_server.media.write import WriteFailure
 
@@ -76,18 +76,24 @@ def _group_writes(offset: int, old: int, new: int) -> list[ByteWrite]:
     return [ByteWrite(offset + i, old_bytes[i], new_bytes[i]) for i in (1, 0) if old_bytes[i] != new_bytes[i]]
 
 
+def _group(tkhd: TkhdLayout) -> int:
+    group = tkhd.alternate_group
+    assert group is not None, "a layout holds only tkhd versions 0 and 1 (others are a fallback)"
+    return group
+
+
 def plan(layout: Mp4Layout, target: int) -> tuple[list[ByteWrite], list[ByteWrite]]:
     """The (adding, removing) byte writes that make ``target`` the only enabled audio track."""
     audio = layout.audio
-    group = common_group([t.alternate_group for t in audio], layout.other_groups)
+    group = common_group([_group(t) for t in audio], layout.other_groups)
     adding: list[ByteWrite] = []
     removing: list[ByteWrite] = []
     moved: set[int] = set()
 
     def join(index: int, into: list[ByteWrite]) -> None:
         tkhd = audio[index]
-        if group is not None and tkhd.alternate_group != group and index not in moved:
-            into += _group_writes(tkhd.group_offset, tkhd.alternate_group, group)
+        if group is not None and _group(tkhd) != group and index not in moved:
+            into += _group_writes(tkhd.group_offset, _group(tkhd), group)
             moved.add(index)
 
     for index, tkhd in enumerate(audio):

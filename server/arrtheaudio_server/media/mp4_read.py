@@ -180,7 +180,10 @@ class TkhdLayout:
         return self.offset + self.header + (34 if self.version == 0 else 46)
 
     @property
-    def alternate_group(self) -> int:
+    def alternate_group(self) -> int | None:
+        """None for a tkhd version this reader does not know (its field offsets are unknown)."""
+        if self.version not in (0, 1):
+            return None
         at = self.group_offset - self.offset
         return struct.unpack_from(">H", self.raw, at)[0]
 
@@ -257,7 +260,7 @@ def _read_tkhd(src: Source, box: Box, trak: _Trak) -> None:
     version = raw[box.header]
     if version not in (0, 1):
         trak.tkhd_problem = f"a tkhd of version {version}"
-        trak.tkhds.append(TkhdLayout(box.offset, raw, box.header, 0))
+        trak.tkhds.append(TkhdLayout(box.offset, raw, box.header, version))
         return
     need = 84 if version == 0 else 96
     if box.body_size < need:
@@ -380,7 +383,7 @@ def _audio_track(trak: _Trak, index: int) -> AudioTrack:
         commentary=any(r.startswith("commentary") for r in roles),
         visual_impaired=any(r.startswith("description") for r in roles),
         hearing_impaired=any(r.startswith("caption") for r in roles),
-        alternate_group=tkhd.alternate_group if tkhd is not None and tkhd.version in (0, 1) else None,
+        alternate_group=tkhd.alternate_group if tkhd is not None else None,
     )
 
 
@@ -452,7 +455,9 @@ def _walk(src: Source, st: os.stat_result) -> Mp4Probe | ProbeFailure:
         size=st.st_size,
         mtime_ns=st.st_mtime_ns,
         audio=tuple(t.tkhds[0] for t in audio),
-        other_groups=tuple(t.tkhds[0].alternate_group for t in traks if t.handler != b"soun"),
+        other_groups=tuple(
+            group for t in traks if t.handler != b"soun" if (group := t.tkhds[0].alternate_group) is not None
+        ),
     )
     return Mp4Probe(info=info, fallback_reason=None, layout=layout)
 
@@ -479,6 +484,9 @@ def read_mp4(path: Path) -> Mp4Probe | ProbeFailure:
         return _walk(src, st)
     except Corrupt as exc:
         return ProbeFailure(ReasonCode.CORRUPT, f"not a valid MP4: {exc}")
+    except (struct.error, IndexError, ValueError) as exc:
+        # A field shorter than its box promised that a bounds check above missed: still corrupt.
+        return ProbeFailure(ReasonCode.CORRUPT, f"not a valid MP4: malformed box ({exc})")
     except OSError as exc:
         return ProbeFailure(ReasonCode.UNREADABLE, f"cannot read the file: {exc.strerror or exc}")
     finally:
