@@ -102,8 +102,9 @@ def bare_mkv(path: Path, already_correct: bool) -> bool:
 
 
 def bare_mp4(path: Path, already_correct: bool) -> bool:
-    from arrtheaudio_server.media.mp4 import remux_args, temp_path_for
+    from arrtheaudio_server.media.mp4 import remux_args
     from arrtheaudio_server.media.probe import _mp4_tracks  # the pure MediaInfo → tracks mapping
+    from arrtheaudio_server.media.tempfiles import temp_path_for
 
     info = _mp4_tracks(_mediainfo(path))
     target_index = _wanted([t.language for t in info.tracks])

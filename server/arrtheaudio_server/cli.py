@@ -127,7 +127,7 @@ async def _run_files(
 
 def find_media_files(directory: Path, recursive: bool) -> list[Path]:
     """Supported media files under ``directory`` in a stable order, skipping our own temp files."""
-    from arrtheaudio_server.media.mp4 import is_temp_file
+    from arrtheaudio_server.media.tempfiles import is_temp_file
     from arrtheaudio_server.media.pipeline import container_of
 
     candidates = directory.rglob("*") if recursive else directory.iterdir()

@@ -15,10 +15,10 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 DEFAULT_CONFIG_DIR = Path("./config")
@@ -48,19 +48,43 @@ class TmdbSettings(_Section):
     max_retry_after_seconds: float = Field(30.0, ge=0)
 
 
-class ExecutionSettings(_Section):
+class _Renamed(_Section):
+    """A section that names its removed keys' replacements instead of a bare "extra input"."""
+
+    _removed: ClassVar[dict[str, str]] = {}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_removed_keys(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for key, hint in cls._removed.items():
+                if key in data:
+                    raise ValueError(f"{key} is no longer a setting: {hint}")
+        return data
+
+
+class ExecutionSettings(_Renamed):
+    _removed: ClassVar[dict[str, str]] = {
+        "allow_hardlinked_mp4": "use execution.hardlinks: edit | skip | copy (edit is the default)",
+    }
+
     dry_run: bool = False
     skip_if_correct: bool = True
     verify_after_write: bool = True
-    # Replacing an MP4 by rename breaks hard links (the other names keep the old bytes).
-    allow_hardlinked_mp4: bool = False
+    # A file with several names (hard links; a torrent client seeding the download): edit the
+    # shared bytes in place, leave the file alone, or copy it first so the other names keep
+    # the old bytes (README: what each means for seeding).
+    hardlinks: Literal["edit", "skip", "copy"] = "edit"
 
 
-class ToolSettings(_Section):
+class ToolSettings(_Renamed):
     """Executables the media pipeline runs (names on PATH, or absolute paths)."""
 
+    _removed: ClassVar[dict[str, str]] = {
+        "mkvmerge": "tracks are read in-process now; remove tools.mkvmerge",
+    }
+
     ffmpeg: str = "ffmpeg"
-    mkvmerge: str = "mkvmerge"
     mkvpropedit: str = "mkvpropedit"
 
 
@@ -276,7 +300,7 @@ execution:
   dry_run: false          # decide and report, change nothing
   skip_if_correct: true
   verify_after_write: true
-  allow_hardlinked_mp4: false
+  hardlinks: edit         # hard-linked files: edit (in place, every name) | skip | copy (break the link)
 
 containers:
   mkv: true
@@ -284,7 +308,6 @@ containers:
 
 # tools:                  # executables, if not on PATH
 #   ffmpeg: ffmpeg
-#   mkvmerge: mkvmerge
 #   mkvpropedit: mkvpropedit
 
 processing:

@@ -200,7 +200,7 @@ class Runtime:
         With a shared PostgreSQL queue another live instance may be remuxing right now, so
         only files older than the longest a remux may run are touched.
         """
-        from arrtheaudio_server.media.mp4 import cleanup_stale_temp_files
+        from arrtheaudio_server.media.tempfiles import cleanup_stale_temp_files
 
         roots = self.settings.resolved_media_roots
         if not roots:

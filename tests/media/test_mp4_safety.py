@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from arrtheaudio_server.media.mp4 import cleanup_stale_temp_files, is_temp_file, temp_path_for
 from arrtheaudio_server.media.pipeline import Pipeline
 from arrtheaudio_server.media.result import ReasonCode, ResultStatus
+from arrtheaudio_server.media.tempfiles import cleanup_stale_temp_files, is_temp_file, temp_path_for
 from tests.support.media_files import file_fingerprint, read_back
 
 Media = Callable[..., Path]
@@ -80,7 +80,7 @@ async def test_owner_and_group_survive_for_another_user(media: Media, settings_f
     assert (os.stat(path).st_uid, os.stat(path).st_gid) == (65534, 65534)
 
 
-async def test_hard_linked_mp4_is_refused_unless_allowed(
+async def test_a_hard_linked_mp4_that_needs_a_remux_is_refused_unless_copy_is_allowed(
     media: Media, settings_factory, tmp_path: Path
 ) -> None:
     path = media("multi.mp4")
@@ -89,11 +89,13 @@ async def test_hard_linked_mp4_is_refused_unless_allowed(
     before = file_fingerprint(path)
     refused = await Pipeline(settings_factory(language_priority=["jpn"])).process(path)
     assert refused.status is ResultStatus.SKIPPED and refused.reason_code is ReasonCode.HARDLINKED
+    assert "execution.hardlinks: copy" in refused.reason
     assert file_fingerprint(path) == before
     allowed = await Pipeline(
-        settings_factory(language_priority=["jpn"], execution={"allow_hardlinked_mp4": True})
+        settings_factory(language_priority=["jpn"], execution={"hardlinks": "copy"})
     ).process(path)
-    assert allowed.reason_code is ReasonCode.CHANGED
+    assert allowed.reason_code is ReasonCode.CHANGED and allowed.write_method.value == "remux"
+    assert "hard link broken" in (allowed.write_note or "")
     assert read_back(path).default_audio_indexes == [1]
     assert read_back(twin).default_audio_indexes == [0]  # the other name keeps the old bytes
 

@@ -6,7 +6,7 @@ so the final ``os.replace`` is atomic), the temp file is fsynced and verified, g
 original's mode, owner, group and timestamps, and only then replaces the original.
 Until that rename the original is never opened for writing; on any failure, timeout or
 cancellation the temp file is removed, and a temp file left by a crash is removed at the
-next start by ``cleanup_stale_temp_files``.
+next start by ``tempfiles.cleanup_stale_temp_files``.
 
 Traps handled (ffmpeg 5.1):
 * ``-disposition:a:1 default`` alone leaves a:0 default too — every audio stream gets an
@@ -20,55 +20,33 @@ Traps handled (ffmpeg 5.1):
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
-import shutil
-import stat
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-import structlog
-
-from arrtheaudio_server.media.probe import ProbeInfo
+from arrtheaudio_server.media.probe_types import ProbeInfo
 from arrtheaudio_server.media.result import ReasonCode
+from arrtheaudio_server.media.tempfiles import (
+    FreeSpaceProbe,
+    changed_since,
+    copy_attributes,
+    disk_free_bytes,
+    fsync,
+    remove,
+    temp_path_for,
+)
 from arrtheaudio_server.media.tools import run_tool
 from arrtheaudio_server.media.write import WriteFailure
 
-log = structlog.get_logger(__name__)
-
-TEMP_SUFFIX = ".arrtheaudio-tmp.mp4"
-
-FreeSpaceProbe = Callable[[Path], int]
 Verifier = Callable[[Path], Awaitable[WriteFailure | None]]
 
 
-def temp_path_for(path: Path) -> Path:
-    """Hidden, recognizable, same directory: ``/tv/.Show S01E01.mp4.arrtheaudio-tmp.mp4``."""
-    return path.with_name(f".{path.name}{TEMP_SUFFIX}")
+def preflight(path: Path, *, free_space: FreeSpaceProbe = disk_free_bytes) -> WriteFailure | None:
+    """Reasons not to start a remux at all: no room, a read-only directory.
 
-
-def is_temp_file(name: str) -> bool:
-    return name.startswith(".") and name.endswith(TEMP_SUFFIX)
-
-
-def disk_free_bytes(directory: Path) -> int:
-    return shutil.disk_usage(directory).free
-
-
-def preflight(
-    path: Path,
-    *,
-    allow_hardlinks: bool,
-    free_space: FreeSpaceProbe = disk_free_bytes,
-) -> WriteFailure | None:
-    """Reasons not to start a remux at all: hard links, no room, a read-only directory."""
+    Hard links are the pipeline's decision (``execution.hardlinks``), made before this.
+    """
     st = os.stat(path)
-    if st.st_nlink > 1 and not allow_hardlinks:
-        return WriteFailure(
-            ReasonCode.HARDLINKED,
-            f"the file has {st.st_nlink} hard links; replacing it would break them "
-            "(set execution.allow_hardlinked_mp4 to allow)",
-        )
     need = 2 * st.st_size
     free = free_space(path.parent)
     if free < need:
@@ -102,34 +80,6 @@ def remux_args(
     return argv
 
 
-def _copy_attributes(src: os.stat_result, dst: Path) -> WriteFailure | None:
-    try:
-        os.chown(dst, src.st_uid, src.st_gid)
-    except PermissionError:
-        now = os.stat(dst)
-        if (now.st_uid, now.st_gid) != (src.st_uid, src.st_gid):
-            return WriteFailure(
-                ReasonCode.PERMISSION_DENIED,
-                "cannot keep the file's owner/group (the server runs as another user)",
-            )
-    os.chmod(dst, stat.S_IMODE(src.st_mode))
-    os.utime(dst, ns=(src.st_atime_ns, src.st_mtime_ns))
-    return None
-
-
-def _fsync(path: Path, *, directory: bool = False) -> None:
-    fd = os.open(path, os.O_RDONLY | (os.O_DIRECTORY if directory else 0))
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _remove(path: Path) -> None:
-    with contextlib.suppress(FileNotFoundError):
-        path.unlink()
-
-
 async def set_default_audio_mp4(
     path: Path,
     info: ProbeInfo,
@@ -146,65 +96,29 @@ async def set_default_audio_mp4(
     """
     original = os.stat(path)
     tmp = temp_path_for(path)
-    _remove(tmp)  # a leftover from an earlier crash of this very file
+    remove(tmp)  # a leftover from an earlier crash of this very file
     try:
         result = await run_tool(remux_args(path, tmp, info, target_index, ffmpeg=ffmpeg), timeout=timeout)
         if not result.ok:
             code = ReasonCode.TIMEOUT if result.timed_out else ReasonCode.TOOL_FAILED
-            _remove(tmp)
+            remove(tmp)
             return WriteFailure(code, result.describe())
         # fsync of a large file takes seconds of disk time: in a thread, never on the event loop.
-        await asyncio.to_thread(_fsync, tmp)
+        await asyncio.to_thread(fsync, tmp)
         failure = await verify(tmp)
         if failure is None:
-            failure = _copy_attributes(original, tmp)
+            failure = copy_attributes(original, tmp)
         if failure is not None:
-            _remove(tmp)
+            remove(tmp)
             return failure
-        current = os.stat(path)
-        if (current.st_mtime_ns, current.st_size, current.st_ino) != (
-            original.st_mtime_ns,
-            original.st_size,
-            original.st_ino,
-        ):
+        if changed_since(path, original):
             # Someone (Sonarr upgrading the file?) changed it while we copied: our copy is stale.
-            _remove(tmp)
+            remove(tmp)
             return WriteFailure(ReasonCode.TOOL_FAILED, "the file changed while it was being remuxed")
         os.replace(tmp, path)
-        await asyncio.to_thread(_fsync, path.parent, directory=True)
+        await asyncio.to_thread(fsync, path.parent, directory=True)
     except BaseException:
         # Timeout of the whole job, shutdown, or a bug: never leave the temp file behind.
-        _remove(tmp)
+        remove(tmp)
         raise
     return None
-
-
-def cleanup_stale_temp_files(roots: Iterable[Path | str], *, older_than_seconds: float = 0.0) -> list[Path]:
-    """Remove remux temp files that a crash left under ``roots``; returns what was removed.
-
-    Blocking (it walks directory trees): call it in a thread at start. ``older_than_seconds``
-    protects temp files that another live instance sharing the library is still writing —
-    pass the processing timeout there, since no remux may run longer than that.
-    """
-    import time
-
-    removed: list[Path] = []
-    cutoff = time.time() - older_than_seconds
-    for root in roots:
-        for dirpath, _dirnames, filenames in os.walk(root):
-            for name in filenames:
-                if not is_temp_file(name):
-                    continue
-                candidate = Path(dirpath) / name
-                try:
-                    if older_than_seconds and candidate.stat().st_mtime > cutoff:
-                        continue
-                    candidate.unlink()
-                except FileNotFoundError:
-                    continue
-                except OSError as exc:
-                    log.warning("media.temp_cleanup_failed", path=str(candidate), error=str(exc))
-                    continue
-                removed.append(candidate)
-                log.info("media.temp_removed", path=str(candidate))
-    return removed

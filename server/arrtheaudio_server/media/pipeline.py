@@ -7,7 +7,14 @@ temp file removed. The whole file is bounded by ``processing.timeout_seconds``.
 
 Steps: container by extension → safety checks (exists, readable, under a media root) →
 probe → language plan (arr → tmdb → heuristic → priority) → choose the track → stop when
-already correct or dry run → write (MKV in place, MP4 by atomic remux) → verify.
+already correct or dry run → plan the write (method, hard links) → write → verify.
+
+How a change is written (``ProcessResult.write_method`` / ``write_note`` say which and why):
+MKV by one ``mkvpropedit`` run, verified by the in-process reader; MP4 by the atomic
+remux. Hard links follow ``execution.hardlinks``: ``edit`` changes the shared inode (every
+name sees it), ``skip`` leaves the file alone, ``copy`` gives this name an edited copy
+(``copy_edit``). Only a remux or a copy needs free space, so only they can end in
+``insufficient_space`` (which the queue turns into ``waiting_for_space``).
 """
 
 from __future__ import annotations
@@ -15,14 +22,16 @@ from __future__ import annotations
 import asyncio
 import os
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import structlog
 
 from arrtheaudio_server.config import Settings
+from arrtheaudio_server.media.copy_edit import copy_preflight, edit_a_copy
 from arrtheaudio_server.media.mkv import set_default_audio_mkv
-from arrtheaudio_server.media.mp4 import FreeSpaceProbe, disk_free_bytes, preflight, set_default_audio_mp4
+from arrtheaudio_server.media.mp4 import preflight, set_default_audio_mp4
 from arrtheaudio_server.media.probe import ProbeFailure, ProbeInfo, probe
 from arrtheaudio_server.media.result import (
     AudioTrack,
@@ -32,8 +41,10 @@ from arrtheaudio_server.media.result import (
     ReasonCode,
     ResultStatus,
     SelectedTrack,
+    WriteMethod,
 )
 from arrtheaudio_server.media.select import choose_track, is_already_correct
+from arrtheaudio_server.media.tempfiles import FreeSpaceProbe, disk_free_bytes
 from arrtheaudio_server.media.write import WriteFailure
 from arrtheaudio_server.metadata.cache import MetadataCache
 from arrtheaudio_server.metadata.hints import MediaHints
@@ -69,6 +80,8 @@ class _Progress:
     source: LanguageSource = LanguageSource.NONE
     started: float = field(default_factory=time.monotonic)
     deadline: asyncio.Timeout | None = None
+    write_method: WriteMethod = WriteMethod.NONE
+    write_note: str | None = None
 
     def result(
         self, status: ResultStatus, code: ReasonCode, reason: str, *, changed: bool = False
@@ -86,7 +99,25 @@ class _Progress:
             language_source=self.source,
             dry_run=self.dry_run,
             duration_ms=int((time.monotonic() - self.started) * 1000),
+            write_method=self.write_method,
+            write_note=self.write_note,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class WritePlan:
+    """How a change will reach the file, decided before anything is written (and shown by dry runs)."""
+
+    method: WriteMethod
+    note: str | None = None
+    copy_first: bool = False  # execution.hardlinks: copy on a hard-linked file
+
+
+_METHOD_WORDS = {
+    WriteMethod.IN_PLACE: "in place",
+    WriteMethod.MKVPROPEDIT: "mkvpropedit",
+    WriteMethod.REMUX: "remux",
+}
 
 
 def _verify(before: ProbeInfo, after: ProbeInfo | ProbeFailure, target: int) -> WriteFailure | None:
@@ -213,8 +244,7 @@ class Pipeline:
         if problem is not None:
             return progress.result(failed, *problem)
 
-        budget = self.settings.processing.timeout_seconds
-        info = await probe(path, container, mkvmerge=self.settings.tools.mkvmerge, timeout=budget)
+        info = await probe(path, container)
         if isinstance(info, ProbeFailure):
             return progress.result(failed, info.reason_code, info.reason)
         progress.tracks = info.tracks
@@ -238,19 +268,27 @@ class Pipeline:
             return progress.result(
                 skipped, ReasonCode.ALREADY_CORRECT, f"already correct: {describe} is the only default"
             )
+        plan = await asyncio.to_thread(self._plan, path, info)
+        if isinstance(plan, WriteFailure):
+            return progress.result(skipped, plan.reason_code, plan.reason)
+        progress.write_method, progress.write_note = plan.method, plan.note
+        how = _METHOD_WORDS[plan.method] + (f"; {plan.note}" if plan.note else "")
         if progress.dry_run:
             # Skipped, not success: nothing was changed, so a dry run must not count as a fix in
             # the stats; the reason code tells "would change" apart from "already correct".
             return progress.result(
-                skipped, ReasonCode.DRY_RUN, f"dry run: would make {describe} the only default"
+                skipped, ReasonCode.DRY_RUN, f"dry run: would make {describe} the only default ({how})"
             )
 
-        failure = await self._write(path, info, choice.index, budget, progress)
+        failure = await self._write(path, info, choice.index, plan, progress)
         if failure is not None:
-            status = skipped if failure.reason_code is ReasonCode.HARDLINKED else failed
-            return progress.result(status, failure.reason_code, failure.reason)
+            progress.write_method, progress.write_note = WriteMethod.NONE, None
+            return progress.result(failed, failure.reason_code, failure.reason)
         return progress.result(
-            ResultStatus.SUCCESS, ReasonCode.CHANGED, f"made {describe} the only default", changed=True
+            ResultStatus.SUCCESS,
+            ReasonCode.CHANGED,
+            f"made {describe} the only default ({how})",
+            changed=True,
         )
 
     def _choose(self, info: ProbeInfo, plan: LanguagePlan, progress: _Progress) -> SelectedTrack | None:
@@ -271,28 +309,77 @@ class Pipeline:
         progress.selected = SelectedTrack(index=choice.track.index, language=choice.track.language)
         return progress.selected
 
-    async def _write(
-        self, path: Path, info: ProbeInfo, target: int, budget: float, progress: _Progress
-    ) -> WriteFailure | None:
-        tools = self.settings.tools
+    def _plan(self, path: Path, info: ProbeInfo) -> WritePlan | WriteFailure:
+        """The write method and the hard-link handling (blocking stat: run in a thread)."""
+        if info.not_editable:
+            return WriteFailure(ReasonCode.UNSUPPORTED, info.not_editable)
+        links = os.stat(path).st_nlink
+        policy = self.settings.execution.hardlinks
         if info.container is Container.MKV:
+            method, fallback = WriteMethod.MKVPROPEDIT, None
+        else:
+            method, fallback = WriteMethod.REMUX, "no in-place MP4 editor in this version"
+        notes = [f"fallback: {fallback}"] if fallback else []
+        copy_first = False
+        if links > 1:
+            others = f"{links - 1} other name{'s' if links > 2 else ''}"
+            if policy == "skip":
+                return WriteFailure(
+                    ReasonCode.HARDLINKED,
+                    f"the file has {links} hard links and execution.hardlinks is skip",
+                )
+            if policy == "edit" and method is WriteMethod.REMUX:
+                return WriteFailure(
+                    ReasonCode.HARDLINKED,
+                    f"the file has {links} hard links and can only be remuxed ({fallback}), which "
+                    "would break them; set execution.hardlinks: copy to allow that",
+                )
+            if policy == "edit":
+                notes.append(f"hard links kept: all {links} names see the change")
+            else:
+                # A remux writes a new file anyway; any other method edits a copy first.
+                copy_first = method is not WriteMethod.REMUX
+                notes.append(f"hard link broken: this name got a new file, the {others} keep the old bytes")
+        return WritePlan(method=method, note="; ".join(notes) or None, copy_first=copy_first)
+
+    async def _write(
+        self, path: Path, info: ProbeInfo, target: int, plan: WritePlan, progress: _Progress
+    ) -> WriteFailure | None:
+        if plan.method is WriteMethod.REMUX:
+            return await self._remux(path, info, target, progress)
+        edit = self._mkv_editor(info, target)
+        if not plan.copy_first:
+            return await edit(path)
+        failure = await asyncio.to_thread(copy_preflight, path, free_space=self._free_space)
+        if failure is not None:
+            return failure
+        return await edit_a_copy(path, edit)
+
+    def _mkv_editor(self, info: ProbeInfo, target: int) -> Callable[[Path], Awaitable[WriteFailure | None]]:
+        budget = self.settings.processing.timeout_seconds
+
+        async def edit(where: Path) -> WriteFailure | None:
+            # One mkvpropedit run; the verification re-reads in-process (no second tool run).
             failure = await set_default_audio_mkv(
-                path, len(info.tracks), target, timeout=budget, mkvpropedit=tools.mkvpropedit
+                where, len(info.tracks), target, timeout=budget, mkvpropedit=self.settings.tools.mkvpropedit
             )
             if failure is None and self.settings.execution.verify_after_write:
-                after = await probe(path, Container.MKV, mkvmerge=tools.mkvmerge, timeout=budget)
-                failure = _verify(info, after, target)
+                failure = _verify(info, await probe(where, Container.MKV), target)
             return failure
 
-        failure = preflight(
-            path, allow_hardlinks=self.settings.execution.allow_hardlinked_mp4, free_space=self._free_space
-        )
+        return edit
+
+    async def _remux(
+        self, path: Path, info: ProbeInfo, target: int, progress: _Progress
+    ) -> WriteFailure | None:
+        budget = self.settings.processing.timeout_seconds
+        failure = await asyncio.to_thread(preflight, path, free_space=self._free_space)
         if failure is not None:
             return failure
 
         async def verify(tmp: Path) -> WriteFailure | None:
             # Always verified before the rename: it is the last chance to keep the original.
-            return _verify(info, await probe(tmp, Container.MP4, timeout=budget), target)
+            return _verify(info, await probe(tmp, Container.MP4), target)
 
         loop = asyncio.get_running_loop()
         deadline = progress.deadline
@@ -304,5 +391,5 @@ class Pipeline:
             if deadline is not None and remaining is not None:
                 deadline.reschedule(loop.time() + remaining)
             return await set_default_audio_mp4(
-                path, info, target, timeout=budget, verify=verify, ffmpeg=tools.ffmpeg
+                path, info, target, timeout=budget, verify=verify, ffmpeg=self.settings.tools.ffmpeg
             )

@@ -65,7 +65,8 @@ class ToolResult:
             return f"{name}: {self.error}"
         if self.timed_out:
             return f"{name} timed out after {self.duration_ms} ms"
-        tail = self.stderr_text.strip().splitlines()[-3:]
+        # mkvtoolnix writes its errors to stdout, ffmpeg to stderr.
+        tail = (self.stderr_text.strip() or self.stdout_text.strip()).splitlines()[-3:]
         detail = " | ".join(tail) if tail else "no output"
         return f"{name} exited with {self.returncode}: {detail}"
 

@@ -38,8 +38,8 @@ import structlog
 
 from arrtheaudio_server.clock import utcnow
 from arrtheaudio_server.config import ProcessingSettings
-from arrtheaudio_server.media.mp4 import disk_free_bytes as disk_free
 from arrtheaudio_server.media.result import Container, ProcessResult, ReasonCode, ResultStatus
+from arrtheaudio_server.media.tempfiles import disk_free_bytes as disk_free
 from arrtheaudio_server.metadata.hints import MediaHints
 from arrtheaudio_server.queue.domain import Job, JobStatus, Priority
 from arrtheaudio_server.queue.storage import Changes, Claimed, JobOutcome, QueueStorage
