@@ -127,8 +127,8 @@ async def _run_files(
 
 def find_media_files(directory: Path, recursive: bool) -> list[Path]:
     """Supported media files under ``directory`` in a stable order, skipping our own temp files."""
-    from arrtheaudio_server.media.tempfiles import is_temp_file
     from arrtheaudio_server.media.pipeline import container_of
+    from arrtheaudio_server.media.tempfiles import is_temp_file
 
     candidates = directory.rglob("*") if recursive else directory.iterdir()
     return sorted(
