@@ -174,7 +174,6 @@ async def manager_factory(storage_url: str, media_root: Path) -> AsyncIterator[C
         start: bool = True,
         url: str | None = None,
         instance_id: str | None = None,
-        space_probe: Any = None,
         timeout_margin_seconds: float = 0.2,
         settings: Settings | None = None,
         **processing: Any,
@@ -184,7 +183,6 @@ async def manager_factory(storage_url: str, media_root: Path) -> AsyncIterator[C
             settings,
             pipeline=pipeline or FakePipeline(),
             event_bus=new_bus(),
-            space_probe=space_probe,
             instance_id=instance_id,
             timeout_margin_seconds=timeout_margin_seconds,
         )

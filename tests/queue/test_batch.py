@@ -36,7 +36,7 @@ async def test_batch_runs_the_real_pipeline(manager_factory: Any, media_root: Pa
     settings = make_settings(storage_url, media_root, worker_count=2, retry_attempts=0)
     settings = settings.model_copy(update={"language_priority": ["jpn", "eng"]})
     pipeline = Pipeline(settings)
-    manager = await manager_factory(pipeline, settings=settings, space_probe=lambda _p: 10**12)
+    manager = await manager_factory(pipeline, settings=settings)
     info = await manager.start_batch(BatchRequest(path=str(show)))
     assert info.estimated_files == 6 and info.counts.total == 6 and info.status == BatchStatus.RUNNING
     with pytest.raises(AlreadyExists):

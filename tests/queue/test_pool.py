@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from arrtheaudio_server.media.result import ReasonCode
+from arrtheaudio_server.media.result import ProcessResult, ReasonCode
 from arrtheaudio_server.metadata.hints import MediaHints
 from arrtheaudio_server.queue.domain import JobStatus, Source
-from tests.queue.conftest import FakePipeline, touch, wait_for, wait_terminal
+from tests.queue.conftest import FakePipeline, failed, ok, touch, wait_for, wait_terminal
 
 
 async def webhook(manager: Any, files: list[Path]) -> list[str]:
@@ -44,15 +44,19 @@ async def test_mp4_limit_does_not_block_mkv_jobs_behind_it(manager_factory: Any,
 async def test_waiting_for_space_is_rechecked_until_there_is_room(
     manager_factory: Any, media_root: Path
 ) -> None:
+    # The pipeline says when a write needs room it does not have (a remux, a hard-link copy);
+    # the queue parks the job without using up an attempt and asks again periodically.
     free = {"bytes": 1500}
-    probed: list[Path] = []
 
-    def probe(directory: Path) -> int:
-        probed.append(directory)
-        return free["bytes"]
+    def big_result(path: Path) -> ProcessResult:
+        if free["bytes"] < 2000:
+            return failed(
+                path, ReasonCode.INSUFFICIENT_SPACE, f"insufficient space: {free['bytes']} free, 2000 needed"
+            )
+        return ok(path)
 
-    pipeline = FakePipeline()
-    manager = await manager_factory(pipeline, worker_count=1, space_probe=probe, space_recheck_seconds=0.1)
+    pipeline = FakePipeline(results={"big.mp4": big_result})
+    manager = await manager_factory(pipeline, worker_count=1, space_recheck_seconds=0.1)
     big = touch(media_root, "big.mp4", size=1000)
     small = touch(media_root, "small.mkv", size=1000)
     big_id, small_id = await webhook(manager, [big, small])
@@ -70,8 +74,7 @@ async def test_waiting_for_space_is_rechecked_until_there_is_room(
     # Only the big job is active; caught mid re-check it may be queued or even claimed (running).
     assert stats.queue.waiting_for_space + stats.queue.queued + stats.queue.running == 1
     assert stats.queue.completed == 1
-    await wait_for(lambda: len(probed) >= 3)  # re-checked periodically
-    assert "big.mp4" not in pipeline.calls and probed[0] == media_root
+    await wait_for(lambda: pipeline.calls.count("big.mp4") >= 3)  # re-checked periodically
     free["bytes"] = 10**9
     (done,) = await wait_terminal(manager, [big_id])
     assert done.status == JobStatus.COMPLETED and done.attempts == 1

@@ -59,7 +59,7 @@ from arrtheaudio_server.queue.facade import Subscription
 from arrtheaudio_server.queue.metadata_cache import DatabaseMetadataCache
 from arrtheaudio_server.queue.retention import cleanup_rules
 from arrtheaudio_server.queue.storage import Changes, JobOutcome, NewJob, QueueStorage
-from arrtheaudio_server.queue.workers import Pipeline, RunningJob, SpaceProbe, WorkerPool, disk_free
+from arrtheaudio_server.queue.workers import Pipeline, RunningJob, WorkerPool
 
 log = structlog.get_logger(__name__)
 
@@ -90,7 +90,6 @@ class QueueManager:
         pipeline: Pipeline,
         event_bus: EventPublisher,
         *,
-        space_probe: SpaceProbe | None = disk_free,
         timeout_margin_seconds: float = 5.0,
         owns_event_bus: bool = False,
     ) -> None:
@@ -110,7 +109,6 @@ class QueueManager:
             self.processing,
             instance_id=self.instance_id,
             on_change=self._publish,
-            space_probe=space_probe,
             timeout_margin_seconds=timeout_margin_seconds,
         )
         self._housekeeping: asyncio.Task[None] | None = None

@@ -1,14 +1,16 @@
 """The worker pool: ``worker_count`` asyncio workers that claim jobs and run the pipeline.
 
-One worker = one loop: claim → (MP4: free-space check) → heartbeat while the pipeline runs
+One worker = one loop: claim → heartbeat while the pipeline runs
 → record the outcome. The rules that matter:
 
 * **MP4 limit without head-of-line blocking** — a worker reserves an MP4 slot *before* it
   claims; a worker that gets no slot claims with MP4 excluded, so an MKV job behind a
   blocked MP4 job still runs.
-* **Free space** — an MP4 remux writes a full copy next to the original; below 2 × the
-  file's size free the job parks as ``waiting_for_space`` and is re-checked every
-  ``space_recheck_seconds``. The probe is injectable (tests simulate a full disk).
+* **Free space** — only writes that make a new file need it (the MP4 remux fallback, a
+  hard-linked file under ``execution.hardlinks: copy``); the pipeline checks it right before
+  such a write and answers ``insufficient_space``, which parks the job as
+  ``waiting_for_space``, re-checked every ``space_recheck_seconds`` without using up an
+  attempt. In-place edits need no space and never wait.
 * **Timeout** — the pipeline enforces ``timeout_seconds`` on its tools; the worker wraps
   the whole call with a margin on top, so even a hung pipeline ends (cancelled: it kills
   its tools and removes its temp file).
@@ -27,7 +29,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -39,14 +40,12 @@ import structlog
 from arrtheaudio_server.clock import utcnow
 from arrtheaudio_server.config import ProcessingSettings
 from arrtheaudio_server.media.result import Container, ProcessResult, ReasonCode, ResultStatus
-from arrtheaudio_server.media.tempfiles import disk_free_bytes as disk_free
 from arrtheaudio_server.metadata.hints import MediaHints
 from arrtheaudio_server.queue.domain import Job, JobStatus, Priority
 from arrtheaudio_server.queue.storage import Changes, Claimed, JobOutcome, QueueStorage
 
 log = structlog.get_logger(__name__)
 
-SpaceProbe = Callable[[Path], int]
 """Free bytes on the filesystem holding the given directory."""
 
 
@@ -75,7 +74,6 @@ class WorkerPool:
         *,
         instance_id: str,
         on_change: Callable[[Changes], None],
-        space_probe: SpaceProbe | None = disk_free,
         timeout_margin_seconds: float = 5.0,
     ) -> None:
         self.storage = storage
@@ -83,7 +81,6 @@ class WorkerPool:
         self.settings = processing
         self.instance_id = instance_id
         self.on_change = on_change
-        self.space_probe = space_probe
         self.timeout_margin = timeout_margin_seconds
         self.running: dict[str, RunningJob] = {}
         self._workers: list[asyncio.Task[None]] = []
@@ -188,10 +185,6 @@ class WorkerPool:
         running = RunningJob(job=job, worker_id=worker_id)
         self.running[job.job_id] = running
         try:
-            if job.container == Container.MP4 and self.space_probe is not None:
-                short = await self._space_shortfall(Path(job.file_path))
-                if short is not None:
-                    return await self._record(running, self._wait_for_space(short, inline=inline))
             outcome = await self._execute(running, claimed.hints, inline=inline)
             if outcome is None:
                 return None
@@ -199,19 +192,6 @@ class WorkerPool:
         finally:
             self.running.pop(job.job_id, None)
             running.done.set()
-
-    async def _space_shortfall(self, path: Path) -> str | None:
-        def check() -> str | None:
-            try:
-                size = os.stat(path).st_size
-                free = self.space_probe(path.parent)  # type: ignore[misc]
-            except OSError:
-                return None  # the pipeline reports a missing/unreadable file properly
-            if free < 2 * size:
-                return f"{free} bytes free next to {path.name}, need {2 * size} (2 × file size)"
-            return None
-
-        return await asyncio.to_thread(check)
 
     def _wait_for_space(self, reason: str, *, inline: bool = False) -> JobOutcome:
         if inline:
