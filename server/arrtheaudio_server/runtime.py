@@ -61,7 +61,6 @@ from arrtheaudio_server.queue.manager import EventPublisher, QueueManager
 from arrtheaudio_server.queue.metadata_cache import DatabaseMetadataCache
 from arrtheaudio_server.queue.storage import QueueStorage
 from arrtheaudio_server.queue.workers import Pipeline as JobPipeline
-from arrtheaudio_server.queue.workers import SpaceProbe, disk_free
 
 log = structlog.get_logger(__name__)
 
@@ -89,7 +88,6 @@ async def build_queue(
     *,
     pipeline: JobPipeline | None = None,
     event_bus: EventPublisher | None = None,
-    space_probe: SpaceProbe | None = disk_free,
     instance_id: str | None = None,
     timeout_margin_seconds: float = 5.0,
 ) -> QueueManager:
@@ -108,7 +106,6 @@ async def build_queue(
             storage,
             pipeline if pipeline is not None else build_pipeline(settings, DatabaseMetadataCache(storage)),
             event_bus if event_bus is not None else EventBus(),
-            space_probe=space_probe,
             timeout_margin_seconds=timeout_margin_seconds,
             owns_event_bus=event_bus is None,
         )

@@ -24,6 +24,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from arrtheaudio_server.languages import normalize, parse_language
 from arrtheaudio_server.media.ebml import (
     Budget,
     EbmlError,
@@ -35,7 +36,6 @@ from arrtheaudio_server.media.ebml import (
     text,
     uint,
 )
-from arrtheaudio_server.languages import normalize, parse_language
 from arrtheaudio_server.media.probe_types import ProbeFailure, ProbeInfo
 from arrtheaudio_server.media.result import AudioTrack, Container, ReasonCode
 
