@@ -56,7 +56,7 @@ def test_check_names_stale_files_and_regeneration_fixes_them(
 
     common = root / "proto" / "arrtheaudio" / "v1" / "common.proto"
     common.write_text(
-        common.read_text().replace("  bool dry_run = 22;\n", "  bool dry_run = 22;\n  string note = 23;\n")
+        common.read_text().replace("  bool dry_run = 22;\n", "  bool dry_run = 22;\n  string note = 99;\n")
     )
     assert gen.main(["--check"]) == 1
     err = capsys.readouterr().err

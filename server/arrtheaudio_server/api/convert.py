@@ -14,7 +14,7 @@ import langcodes
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from arrtheaudio_proto.v1 import batch_service_pb2, common_pb2, stats_service_pb2, webhook_service_pb2
-from arrtheaudio_server.media.result import Container, ResultStatus
+from arrtheaudio_server.media.result import Container, ResultStatus, TrackChange, WriteMethod
 from arrtheaudio_server.metadata.plan import LanguageSource
 from arrtheaudio_server.queue import domain as d
 
@@ -99,6 +99,33 @@ def timestamp(value: datetime | None) -> Timestamp | None:
 # --- messages ------------------------------------------------------------------------------
 
 
+WRITE_METHOD_TO_PB: dict[WriteMethod, int] = {
+    WriteMethod.NONE: common_pb2.WRITE_METHOD_NONE,
+    WriteMethod.IN_PLACE: common_pb2.WRITE_METHOD_IN_PLACE,
+    WriteMethod.MKVPROPEDIT: common_pb2.WRITE_METHOD_MKVPROPEDIT,
+    WriteMethod.REMUX: common_pb2.WRITE_METHOD_REMUX,
+}
+
+
+def track_to_pb(change: TrackChange) -> common_pb2.AudioTrack:
+    track = change.track
+    return common_pb2.AudioTrack(
+        index=track.index,
+        language=track.language or "",
+        ietf=track.ietf or "",
+        title=track.title or "",
+        codec=track.codec or "",
+        channels=track.channels or 0,
+        forced=track.forced,
+        commentary=track.commentary,
+        visual_impaired=track.visual_impaired,
+        hearing_impaired=track.hearing_impaired,
+        original=track.original,
+        default_before=track.default,
+        default_after=change.default_after,
+    )
+
+
 def job_to_pb(job: d.Job) -> common_pb2.Job:
     message = common_pb2.Job(
         job_id=job.job_id,
@@ -123,6 +150,11 @@ def job_to_pb(job: d.Job) -> common_pb2.Job:
         ),
         worker_id=job.worker_id or "",
         dry_run=job.dry_run,
+        audio_tracks=[track_to_pb(change) for change in job.tracks],
+        write_method=(
+            WRITE_METHOD_TO_PB[job.write_method] if job.write_method else common_pb2.WRITE_METHOD_UNSPECIFIED
+        ),
+        write_note=job.write_note or "",
     )
     message.created_at.CopyFrom(timestamp(job.created_at))
     if job.started_at:

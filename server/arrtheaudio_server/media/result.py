@@ -112,6 +112,14 @@ class SelectedTrack:
 
 
 @dataclass(frozen=True, slots=True)
+class TrackChange:
+    """One audio track as read before the change, and its default flag afterwards."""
+
+    track: AudioTrack
+    default_after: bool
+
+
+@dataclass(frozen=True, slots=True)
 class ProcessResult:
     status: ResultStatus
     reason_code: ReasonCode
@@ -127,3 +135,14 @@ class ProcessResult:
     duration_ms: int = 0
     write_method: WriteMethod = WriteMethod.NONE
     write_note: str | None = None  # why the remux fallback was taken, or how hard links were handled
+
+    @property
+    def track_changes(self) -> tuple[TrackChange, ...]:
+        """Every audio track with its default flag after the job (a dry run: as it would be)."""
+        target = None
+        if self.selected is not None and (self.track_changed or self.reason_code is ReasonCode.DRY_RUN):
+            target = self.selected.index
+        return tuple(
+            TrackChange(track, track.index == target if target is not None else track.default)
+            for track in self.tracks
+        )

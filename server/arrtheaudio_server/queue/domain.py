@@ -11,7 +11,14 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import IntEnum, StrEnum
 
-from arrtheaudio_server.media.result import Container, LanguageSource, ResultStatus, SelectedTrack
+from arrtheaudio_server.media.result import (
+    Container,
+    LanguageSource,
+    ResultStatus,
+    SelectedTrack,
+    TrackChange,
+    WriteMethod,
+)
 from arrtheaudio_server.metadata.hints import MediaHints
 
 
@@ -78,6 +85,11 @@ class Job:
     language_source: LanguageSource | None = None
     worker_id: str | None = None
     dry_run: bool = False
+    # The audio tracks as read before the change, each with its default flag after it;
+    # and how the change was (or in a dry run would be) written, and why.
+    tracks: tuple[TrackChange, ...] = ()
+    write_method: WriteMethod | None = None
+    write_note: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

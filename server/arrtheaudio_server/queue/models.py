@@ -80,6 +80,10 @@ class JobRow(SQLModel, table=True):
     selected_language: str | None = Field(default=None, sa_column=Column(String(16)))
     language: str | None = Field(default=None, sa_column=Column(String(16)))
     language_source: str | None = Field(default=None, sa_column=Column(String(16)))
+    # What the job read and did (#10): the audio tracks (queue/track_json.py) and the write.
+    tracks: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON))
+    write_method: str | None = Field(default=None, sa_column=Column(String(16)))
+    write_note: str | None = Field(default=None, sa_column=Column(Text))
     # The lease: who runs the job and until when it is presumed alive (heartbeats extend it).
     worker_id: str | None = Field(default=None, sa_column=Column(String(120)))
     lease_owner: str | None = Field(default=None, sa_column=Column(String(100)))

@@ -23,6 +23,7 @@ from sqlalchemy import (
     exists,
     func,
     insert,
+    inspect,
     literal_column,
     select,
     text,
@@ -36,7 +37,14 @@ from sqlmodel import SQLModel
 
 from arrtheaudio_server.clock import utc_midnight, utcnow
 from arrtheaudio_server.ids import new_id
-from arrtheaudio_server.media.result import Container, LanguageSource, ResultStatus, SelectedTrack
+from arrtheaudio_server.media.result import (
+    Container,
+    LanguageSource,
+    ResultStatus,
+    SelectedTrack,
+    TrackChange,
+    WriteMethod,
+)
 from arrtheaudio_server.metadata.hints import MediaHints
 from arrtheaudio_server.queue import claim as claims
 from arrtheaudio_server.queue import transitions
@@ -79,6 +87,7 @@ from arrtheaudio_server.queue.models import (
     METADATA_CACHE,
     WEBHOOKS,
 )
+from arrtheaudio_server.queue.track_json import tracks_from_json, tracks_to_json
 
 J = JOBS
 _NOTIFY_MAX_JOBS = 100
@@ -126,6 +135,9 @@ class JobOutcome:
     language: str | None = None
     language_source: LanguageSource | None = None
     container: Container | None = None
+    tracks: tuple[TrackChange, ...] = ()
+    write_method: WriteMethod | None = None
+    write_note: str | None = None
     priority: Priority | None = None  # retries drop to LOW
     next_attempt_at: datetime | None = None
     refund_attempt: bool = False  # the attempt did not really run (waiting for space)
@@ -219,6 +231,9 @@ def row_to_job(row: Any) -> Job:
         language_source=LanguageSource(m["language_source"]) if m["language_source"] else None,
         worker_id=m["worker_id"],
         dry_run=bool(m["dry_run"]),
+        tracks=tracks_from_json(m["tracks"]),
+        write_method=WriteMethod(m["write_method"]) if m["write_method"] else None,
+        write_note=m["write_note"],
     )
 
 
@@ -305,6 +320,7 @@ class QueueStorage:
             # create_all builds indexes only with a new table: an index added in a later
             # version must also reach a database made by an earlier one.
             await conn.run_sync(_create_missing_indexes, tables)
+            await conn.run_sync(_add_missing_columns, tables)
 
     async def close(self) -> None:
         await self._group.close()
@@ -652,6 +668,9 @@ class QueueStorage:
                 selected_language=outcome.selected.language if outcome.selected else None,
                 language=outcome.language,
                 language_source=outcome.language_source.value if outcome.language_source else None,
+                tracks=tracks_to_json(outcome.tracks),
+                write_method=outcome.write_method.value if outcome.write_method else None,
+                write_note=outcome.write_note,
             )
         else:
             values.update(started_at=None, next_attempt_at=outcome.next_attempt_at or now)
@@ -1498,6 +1517,19 @@ def _create_missing_indexes(conn: Any, tables: Sequence[Any]) -> None:
     for table in tables:
         for index in table.indexes:
             index.create(conn, checkfirst=True)
+
+
+def _add_missing_columns(conn: Any, tables: Sequence[Any]) -> None:
+    """Nullable columns added in a later version (jobs.tracks, write_method, write_note)
+    reach a database made by an earlier one; create_all never alters an existing table."""
+    inspector = inspect(conn)
+    for table in tables:
+        present = {column["name"] for column in inspector.get_columns(table.name)}
+        for column in table.columns:
+            if column.name in present or not column.nullable:
+                continue
+            kind = column.type.compile(dialect=conn.dialect)
+            conn.execute(text(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}'))
 
 
 def _by_result(

@@ -318,6 +318,9 @@ class WorkerPool:
             selected=result.selected,
             language=result.language,
             language_source=result.language_source,
+            tracks=result.track_changes,
+            write_method=result.write_method,
+            write_note=result.write_note,
             **common,
         )
 

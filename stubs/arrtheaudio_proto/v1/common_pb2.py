@@ -25,39 +25,43 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1b\x61rrtheaudio/v1/common.proto\x12\x0e\x61rrtheaudio.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"0\n\rSelectedTrack\x12\r\n\x05index\x18\x01 \x01(\x05\x12\x10\n\x08language\x18\x02 \x01(\t\"\xc1\x05\n\x03Job\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x11\n\tfile_path\x18\x02 \x01(\t\x12)\n\x06status\x18\x03 \x01(\x0e\x32\x19.arrtheaudio.v1.JobStatus\x12*\n\x08priority\x18\x04 \x01(\x0e\x32\x18.arrtheaudio.v1.Priority\x12,\n\tcontainer\x18\x05 \x01(\x0e\x32\x19.arrtheaudio.v1.Container\x12&\n\x06source\x18\x06 \x01(\x0e\x32\x16.arrtheaudio.v1.Source\x12\x12\n\nwebhook_id\x18\x07 \x01(\t\x12\x10\n\x08\x62\x61tch_id\x18\x08 \x01(\t\x12.\n\ncreated_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nstarted_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x0c\x63ompleted_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08\x61ttempts\x18\x0c \x01(\x05\x12)\n\x06result\x18\r \x01(\x0e\x32\x19.arrtheaudio.v1.JobResult\x12\x0e\n\x06reason\x18\x0e \x01(\t\x12\x13\n\x0breason_code\x18\x0f \x01(\t\x12\x13\n\x0b\x64uration_ms\x18\x10 \x01(\x05\x12\x15\n\rtrack_changed\x18\x11 \x01(\x08\x12\x35\n\x0eselected_track\x18\x12 \x01(\x0b\x32\x1d.arrtheaudio.v1.SelectedTrack\x12\x10\n\x08language\x18\x13 \x01(\t\x12\x37\n\x0flanguage_source\x18\x14 \x01(\x0e\x32\x1e.arrtheaudio.v1.LanguageSource\x12\x11\n\tworker_id\x18\x15 \x01(\t\x12\x0f\n\x07\x64ry_run\x18\x16 \x01(\x08\"\x8c\x01\n\tJobCounts\x12\r\n\x05total\x18\x01 \x01(\x05\x12\x0e\n\x06queued\x18\x02 \x01(\x05\x12\x0f\n\x07running\x18\x03 \x01(\x05\x12\x19\n\x11waiting_for_space\x18\x04 \x01(\x05\x12\x11\n\tcompleted\x18\x05 \x01(\x05\x12\x0e\n\x06\x66\x61iled\x18\x06 \x01(\x05\x12\x11\n\tcancelled\x18\x07 \x01(\x05\"W\n\x0cResultCounts\x12\x0f\n\x07success\x18\x01 \x01(\x05\x12\x0e\n\x06\x66\x61iled\x18\x02 \x01(\x05\x12\x0f\n\x07skipped\x18\x03 \x01(\x05\x12\x15\n\rtrack_changes\x18\x04 \x01(\x05\";\n\x0cWorkerCounts\x12\r\n\x05total\x18\x01 \x01(\x05\x12\x0e\n\x06\x61\x63tive\x18\x02 \x01(\x05\x12\x0c\n\x04idle\x18\x03 \x01(\x05\"\x95\x01\n\x0cOutcomeStats\x12\r\n\x05total\x18\x01 \x01(\x05\x12\x0f\n\x07success\x18\x02 \x01(\x05\x12\x0e\n\x06\x66\x61iled\x18\x03 \x01(\x05\x12\x0f\n\x07skipped\x18\x04 \x01(\x05\x12\x15\n\rtrack_changes\x18\x05 \x01(\x05\x12\x14\n\x0csuccess_rate\x18\x06 \x01(\x01\x12\x17\n\x0f\x61vg_duration_ms\x18\x07 \x01(\x01*\xc3\x01\n\tJobStatus\x12\x1a\n\x16JOB_STATUS_UNSPECIFIED\x10\x00\x12\x15\n\x11JOB_STATUS_QUEUED\x10\x01\x12\x16\n\x12JOB_STATUS_RUNNING\x10\x02\x12 \n\x1cJOB_STATUS_WAITING_FOR_SPACE\x10\x03\x12\x18\n\x14JOB_STATUS_COMPLETED\x10\x04\x12\x15\n\x11JOB_STATUS_FAILED\x10\x05\x12\x18\n\x14JOB_STATUS_CANCELLED\x10\x06*n\n\tJobResult\x12\x1a\n\x16JOB_RESULT_UNSPECIFIED\x10\x00\x12\x16\n\x12JOB_RESULT_SUCCESS\x10\x01\x12\x15\n\x11JOB_RESULT_FAILED\x10\x02\x12\x16\n\x12JOB_RESULT_SKIPPED\x10\x03*^\n\x08Priority\x12\x18\n\x14PRIORITY_UNSPECIFIED\x10\x00\x12\x10\n\x0cPRIORITY_LOW\x10\x01\x12\x13\n\x0fPRIORITY_NORMAL\x10\x02\x12\x11\n\rPRIORITY_HIGH\x10\x03*Y\n\x06Source\x12\x16\n\x12SOURCE_UNSPECIFIED\x10\x00\x12\x11\n\rSOURCE_SONARR\x10\x01\x12\x11\n\rSOURCE_RADARR\x10\x02\x12\x11\n\rSOURCE_MANUAL\x10\x03*L\n\tContainer\x12\x19\n\x15\x43ONTAINER_UNSPECIFIED\x10\x00\x12\x11\n\rCONTAINER_MKV\x10\x01\x12\x11\n\rCONTAINER_MP4\x10\x02*\xbb\x01\n\x0eLanguageSource\x12\x1f\n\x1bLANGUAGE_SOURCE_UNSPECIFIED\x10\x00\x12\x17\n\x13LANGUAGE_SOURCE_ARR\x10\x01\x12\x18\n\x14LANGUAGE_SOURCE_TMDB\x10\x02\x12\x1d\n\x19LANGUAGE_SOURCE_HEURISTIC\x10\x03\x12\x1c\n\x18LANGUAGE_SOURCE_PRIORITY\x10\x04\x12\x18\n\x14LANGUAGE_SOURCE_NONE\x10\x05*\xb1\x01\n\x0b\x42\x61tchStatus\x12\x1c\n\x18\x42\x41TCH_STATUS_UNSPECIFIED\x10\x00\x12\x19\n\x15\x42\x41TCH_STATUS_SCANNING\x10\x01\x12\x18\n\x14\x42\x41TCH_STATUS_RUNNING\x10\x02\x12\x1a\n\x16\x42\x41TCH_STATUS_COMPLETED\x10\x03\x12\x1a\n\x16\x42\x41TCH_STATUS_CANCELLED\x10\x04\x12\x17\n\x13\x42\x41TCH_STATUS_FAILED\x10\x05*\x87\x01\n\tEventType\x12\x1a\n\x16\x45VENT_TYPE_UNSPECIFIED\x10\x00\x12\x17\n\x13\x45VENT_TYPE_SNAPSHOT\x10\x01\x12\x15\n\x11\x45VENT_TYPE_UPDATE\x10\x02\x12\x18\n\x14\x45VENT_TYPE_HEARTBEAT\x10\x03\x12\x14\n\x10\x45VENT_TYPE_ERROR\x10\x04\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1b\x61rrtheaudio/v1/common.proto\x12\x0e\x61rrtheaudio.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"0\n\rSelectedTrack\x12\r\n\x05index\x18\x01 \x01(\x05\x12\x10\n\x08language\x18\x02 \x01(\t\"\x83\x02\n\nAudioTrack\x12\r\n\x05index\x18\x01 \x01(\x05\x12\x10\n\x08language\x18\x02 \x01(\t\x12\x0c\n\x04ietf\x18\x03 \x01(\t\x12\r\n\x05title\x18\x04 \x01(\t\x12\r\n\x05\x63odec\x18\x05 \x01(\t\x12\x10\n\x08\x63hannels\x18\x06 \x01(\x05\x12\x0e\n\x06\x66orced\x18\x07 \x01(\x08\x12\x12\n\ncommentary\x18\x08 \x01(\x08\x12\x17\n\x0fvisual_impaired\x18\t \x01(\x08\x12\x18\n\x10hearing_impaired\x18\n \x01(\x08\x12\x10\n\x08original\x18\x0b \x01(\x08\x12\x16\n\x0e\x64\x65\x66\x61ult_before\x18\x0c \x01(\x08\x12\x15\n\rdefault_after\x18\r \x01(\x08\"\xba\x06\n\x03Job\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x11\n\tfile_path\x18\x02 \x01(\t\x12)\n\x06status\x18\x03 \x01(\x0e\x32\x19.arrtheaudio.v1.JobStatus\x12*\n\x08priority\x18\x04 \x01(\x0e\x32\x18.arrtheaudio.v1.Priority\x12,\n\tcontainer\x18\x05 \x01(\x0e\x32\x19.arrtheaudio.v1.Container\x12&\n\x06source\x18\x06 \x01(\x0e\x32\x16.arrtheaudio.v1.Source\x12\x12\n\nwebhook_id\x18\x07 \x01(\t\x12\x10\n\x08\x62\x61tch_id\x18\x08 \x01(\t\x12.\n\ncreated_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nstarted_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x0c\x63ompleted_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08\x61ttempts\x18\x0c \x01(\x05\x12)\n\x06result\x18\r \x01(\x0e\x32\x19.arrtheaudio.v1.JobResult\x12\x0e\n\x06reason\x18\x0e \x01(\t\x12\x13\n\x0breason_code\x18\x0f \x01(\t\x12\x13\n\x0b\x64uration_ms\x18\x10 \x01(\x05\x12\x15\n\rtrack_changed\x18\x11 \x01(\x08\x12\x35\n\x0eselected_track\x18\x12 \x01(\x0b\x32\x1d.arrtheaudio.v1.SelectedTrack\x12\x10\n\x08language\x18\x13 \x01(\t\x12\x37\n\x0flanguage_source\x18\x14 \x01(\x0e\x32\x1e.arrtheaudio.v1.LanguageSource\x12\x11\n\tworker_id\x18\x15 \x01(\t\x12\x0f\n\x07\x64ry_run\x18\x16 \x01(\x08\x12\x30\n\x0c\x61udio_tracks\x18\x17 \x03(\x0b\x32\x1a.arrtheaudio.v1.AudioTrack\x12\x31\n\x0cwrite_method\x18\x18 \x01(\x0e\x32\x1b.arrtheaudio.v1.WriteMethod\x12\x12\n\nwrite_note\x18\x19 \x01(\t\"\x8c\x01\n\tJobCounts\x12\r\n\x05total\x18\x01 \x01(\x05\x12\x0e\n\x06queued\x18\x02 \x01(\x05\x12\x0f\n\x07running\x18\x03 \x01(\x05\x12\x19\n\x11waiting_for_space\x18\x04 \x01(\x05\x12\x11\n\tcompleted\x18\x05 \x01(\x05\x12\x0e\n\x06\x66\x61iled\x18\x06 \x01(\x05\x12\x11\n\tcancelled\x18\x07 \x01(\x05\"W\n\x0cResultCounts\x12\x0f\n\x07success\x18\x01 \x01(\x05\x12\x0e\n\x06\x66\x61iled\x18\x02 \x01(\x05\x12\x0f\n\x07skipped\x18\x03 \x01(\x05\x12\x15\n\rtrack_changes\x18\x04 \x01(\x05\";\n\x0cWorkerCounts\x12\r\n\x05total\x18\x01 \x01(\x05\x12\x0e\n\x06\x61\x63tive\x18\x02 \x01(\x05\x12\x0c\n\x04idle\x18\x03 \x01(\x05\"\x95\x01\n\x0cOutcomeStats\x12\r\n\x05total\x18\x01 \x01(\x05\x12\x0f\n\x07success\x18\x02 \x01(\x05\x12\x0e\n\x06\x66\x61iled\x18\x03 \x01(\x05\x12\x0f\n\x07skipped\x18\x04 \x01(\x05\x12\x15\n\rtrack_changes\x18\x05 \x01(\x05\x12\x14\n\x0csuccess_rate\x18\x06 \x01(\x01\x12\x17\n\x0f\x61vg_duration_ms\x18\x07 \x01(\x01*\xc3\x01\n\tJobStatus\x12\x1a\n\x16JOB_STATUS_UNSPECIFIED\x10\x00\x12\x15\n\x11JOB_STATUS_QUEUED\x10\x01\x12\x16\n\x12JOB_STATUS_RUNNING\x10\x02\x12 \n\x1cJOB_STATUS_WAITING_FOR_SPACE\x10\x03\x12\x18\n\x14JOB_STATUS_COMPLETED\x10\x04\x12\x15\n\x11JOB_STATUS_FAILED\x10\x05\x12\x18\n\x14JOB_STATUS_CANCELLED\x10\x06*n\n\tJobResult\x12\x1a\n\x16JOB_RESULT_UNSPECIFIED\x10\x00\x12\x16\n\x12JOB_RESULT_SUCCESS\x10\x01\x12\x15\n\x11JOB_RESULT_FAILED\x10\x02\x12\x16\n\x12JOB_RESULT_SKIPPED\x10\x03*^\n\x08Priority\x12\x18\n\x14PRIORITY_UNSPECIFIED\x10\x00\x12\x10\n\x0cPRIORITY_LOW\x10\x01\x12\x13\n\x0fPRIORITY_NORMAL\x10\x02\x12\x11\n\rPRIORITY_HIGH\x10\x03*Y\n\x06Source\x12\x16\n\x12SOURCE_UNSPECIFIED\x10\x00\x12\x11\n\rSOURCE_SONARR\x10\x01\x12\x11\n\rSOURCE_RADARR\x10\x02\x12\x11\n\rSOURCE_MANUAL\x10\x03*L\n\tContainer\x12\x19\n\x15\x43ONTAINER_UNSPECIFIED\x10\x00\x12\x11\n\rCONTAINER_MKV\x10\x01\x12\x11\n\rCONTAINER_MP4\x10\x02*\xbb\x01\n\x0eLanguageSource\x12\x1f\n\x1bLANGUAGE_SOURCE_UNSPECIFIED\x10\x00\x12\x17\n\x13LANGUAGE_SOURCE_ARR\x10\x01\x12\x18\n\x14LANGUAGE_SOURCE_TMDB\x10\x02\x12\x1d\n\x19LANGUAGE_SOURCE_HEURISTIC\x10\x03\x12\x1c\n\x18LANGUAGE_SOURCE_PRIORITY\x10\x04\x12\x18\n\x14LANGUAGE_SOURCE_NONE\x10\x05*\xb1\x01\n\x0b\x42\x61tchStatus\x12\x1c\n\x18\x42\x41TCH_STATUS_UNSPECIFIED\x10\x00\x12\x19\n\x15\x42\x41TCH_STATUS_SCANNING\x10\x01\x12\x18\n\x14\x42\x41TCH_STATUS_RUNNING\x10\x02\x12\x1a\n\x16\x42\x41TCH_STATUS_COMPLETED\x10\x03\x12\x1a\n\x16\x42\x41TCH_STATUS_CANCELLED\x10\x04\x12\x17\n\x13\x42\x41TCH_STATUS_FAILED\x10\x05*\x87\x01\n\tEventType\x12\x1a\n\x16\x45VENT_TYPE_UNSPECIFIED\x10\x00\x12\x17\n\x13\x45VENT_TYPE_SNAPSHOT\x10\x01\x12\x15\n\x11\x45VENT_TYPE_UPDATE\x10\x02\x12\x18\n\x14\x45VENT_TYPE_HEARTBEAT\x10\x03\x12\x14\n\x10\x45VENT_TYPE_ERROR\x10\x04*\x93\x01\n\x0bWriteMethod\x12\x1c\n\x18WRITE_METHOD_UNSPECIFIED\x10\x00\x12\x15\n\x11WRITE_METHOD_NONE\x10\x01\x12\x19\n\x15WRITE_METHOD_IN_PLACE\x10\x02\x12\x1c\n\x18WRITE_METHOD_MKVPROPEDIT\x10\x03\x12\x16\n\x12WRITE_METHOD_REMUX\x10\x04\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'arrtheaudio_proto.v1.common_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_JOBSTATUS']._serialized_start=1284
-  _globals['_JOBSTATUS']._serialized_end=1479
-  _globals['_JOBRESULT']._serialized_start=1481
-  _globals['_JOBRESULT']._serialized_end=1591
-  _globals['_PRIORITY']._serialized_start=1593
-  _globals['_PRIORITY']._serialized_end=1687
-  _globals['_SOURCE']._serialized_start=1689
-  _globals['_SOURCE']._serialized_end=1778
-  _globals['_CONTAINER']._serialized_start=1780
-  _globals['_CONTAINER']._serialized_end=1856
-  _globals['_LANGUAGESOURCE']._serialized_start=1859
-  _globals['_LANGUAGESOURCE']._serialized_end=2046
-  _globals['_BATCHSTATUS']._serialized_start=2049
-  _globals['_BATCHSTATUS']._serialized_end=2226
-  _globals['_EVENTTYPE']._serialized_start=2229
-  _globals['_EVENTTYPE']._serialized_end=2364
+  _globals['_JOBSTATUS']._serialized_start=1667
+  _globals['_JOBSTATUS']._serialized_end=1862
+  _globals['_JOBRESULT']._serialized_start=1864
+  _globals['_JOBRESULT']._serialized_end=1974
+  _globals['_PRIORITY']._serialized_start=1976
+  _globals['_PRIORITY']._serialized_end=2070
+  _globals['_SOURCE']._serialized_start=2072
+  _globals['_SOURCE']._serialized_end=2161
+  _globals['_CONTAINER']._serialized_start=2163
+  _globals['_CONTAINER']._serialized_end=2239
+  _globals['_LANGUAGESOURCE']._serialized_start=2242
+  _globals['_LANGUAGESOURCE']._serialized_end=2429
+  _globals['_BATCHSTATUS']._serialized_start=2432
+  _globals['_BATCHSTATUS']._serialized_end=2609
+  _globals['_EVENTTYPE']._serialized_start=2612
+  _globals['_EVENTTYPE']._serialized_end=2747
+  _globals['_WRITEMETHOD']._serialized_start=2750
+  _globals['_WRITEMETHOD']._serialized_end=2897
   _globals['_SELECTEDTRACK']._serialized_start=80
   _globals['_SELECTEDTRACK']._serialized_end=128
-  _globals['_JOB']._serialized_start=131
-  _globals['_JOB']._serialized_end=836
-  _globals['_JOBCOUNTS']._serialized_start=839
-  _globals['_JOBCOUNTS']._serialized_end=979
-  _globals['_RESULTCOUNTS']._serialized_start=981
-  _globals['_RESULTCOUNTS']._serialized_end=1068
-  _globals['_WORKERCOUNTS']._serialized_start=1070
-  _globals['_WORKERCOUNTS']._serialized_end=1129
-  _globals['_OUTCOMESTATS']._serialized_start=1132
-  _globals['_OUTCOMESTATS']._serialized_end=1281
+  _globals['_AUDIOTRACK']._serialized_start=131
+  _globals['_AUDIOTRACK']._serialized_end=390
+  _globals['_JOB']._serialized_start=393
+  _globals['_JOB']._serialized_end=1219
+  _globals['_JOBCOUNTS']._serialized_start=1222
+  _globals['_JOBCOUNTS']._serialized_end=1362
+  _globals['_RESULTCOUNTS']._serialized_start=1364
+  _globals['_RESULTCOUNTS']._serialized_end=1451
+  _globals['_WORKERCOUNTS']._serialized_start=1453
+  _globals['_WORKERCOUNTS']._serialized_end=1512
+  _globals['_OUTCOMESTATS']._serialized_start=1515
+  _globals['_OUTCOMESTATS']._serialized_end=1664
 # @@protoc_insertion_point(module_scope)

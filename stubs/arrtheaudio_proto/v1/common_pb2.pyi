@@ -1,10 +1,11 @@
 import datetime
 
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
-from collections.abc import Mapping as _Mapping
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
@@ -71,6 +72,14 @@ class EventType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     EVENT_TYPE_UPDATE: _ClassVar[EventType]
     EVENT_TYPE_HEARTBEAT: _ClassVar[EventType]
     EVENT_TYPE_ERROR: _ClassVar[EventType]
+
+class WriteMethod(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    WRITE_METHOD_UNSPECIFIED: _ClassVar[WriteMethod]
+    WRITE_METHOD_NONE: _ClassVar[WriteMethod]
+    WRITE_METHOD_IN_PLACE: _ClassVar[WriteMethod]
+    WRITE_METHOD_MKVPROPEDIT: _ClassVar[WriteMethod]
+    WRITE_METHOD_REMUX: _ClassVar[WriteMethod]
 JOB_STATUS_UNSPECIFIED: JobStatus
 JOB_STATUS_QUEUED: JobStatus
 JOB_STATUS_RUNNING: JobStatus
@@ -110,6 +119,11 @@ EVENT_TYPE_SNAPSHOT: EventType
 EVENT_TYPE_UPDATE: EventType
 EVENT_TYPE_HEARTBEAT: EventType
 EVENT_TYPE_ERROR: EventType
+WRITE_METHOD_UNSPECIFIED: WriteMethod
+WRITE_METHOD_NONE: WriteMethod
+WRITE_METHOD_IN_PLACE: WriteMethod
+WRITE_METHOD_MKVPROPEDIT: WriteMethod
+WRITE_METHOD_REMUX: WriteMethod
 
 class SelectedTrack(_message.Message):
     __slots__ = ("index", "language")
@@ -119,8 +133,38 @@ class SelectedTrack(_message.Message):
     language: str
     def __init__(self, index: _Optional[int] = ..., language: _Optional[str] = ...) -> None: ...
 
+class AudioTrack(_message.Message):
+    __slots__ = ("index", "language", "ietf", "title", "codec", "channels", "forced", "commentary", "visual_impaired", "hearing_impaired", "original", "default_before", "default_after")
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    LANGUAGE_FIELD_NUMBER: _ClassVar[int]
+    IETF_FIELD_NUMBER: _ClassVar[int]
+    TITLE_FIELD_NUMBER: _ClassVar[int]
+    CODEC_FIELD_NUMBER: _ClassVar[int]
+    CHANNELS_FIELD_NUMBER: _ClassVar[int]
+    FORCED_FIELD_NUMBER: _ClassVar[int]
+    COMMENTARY_FIELD_NUMBER: _ClassVar[int]
+    VISUAL_IMPAIRED_FIELD_NUMBER: _ClassVar[int]
+    HEARING_IMPAIRED_FIELD_NUMBER: _ClassVar[int]
+    ORIGINAL_FIELD_NUMBER: _ClassVar[int]
+    DEFAULT_BEFORE_FIELD_NUMBER: _ClassVar[int]
+    DEFAULT_AFTER_FIELD_NUMBER: _ClassVar[int]
+    index: int
+    language: str
+    ietf: str
+    title: str
+    codec: str
+    channels: int
+    forced: bool
+    commentary: bool
+    visual_impaired: bool
+    hearing_impaired: bool
+    original: bool
+    default_before: bool
+    default_after: bool
+    def __init__(self, index: _Optional[int] = ..., language: _Optional[str] = ..., ietf: _Optional[str] = ..., title: _Optional[str] = ..., codec: _Optional[str] = ..., channels: _Optional[int] = ..., forced: _Optional[bool] = ..., commentary: _Optional[bool] = ..., visual_impaired: _Optional[bool] = ..., hearing_impaired: _Optional[bool] = ..., original: _Optional[bool] = ..., default_before: _Optional[bool] = ..., default_after: _Optional[bool] = ...) -> None: ...
+
 class Job(_message.Message):
-    __slots__ = ("job_id", "file_path", "status", "priority", "container", "source", "webhook_id", "batch_id", "created_at", "started_at", "completed_at", "attempts", "result", "reason", "reason_code", "duration_ms", "track_changed", "selected_track", "language", "language_source", "worker_id", "dry_run")
+    __slots__ = ("job_id", "file_path", "status", "priority", "container", "source", "webhook_id", "batch_id", "created_at", "started_at", "completed_at", "attempts", "result", "reason", "reason_code", "duration_ms", "track_changed", "selected_track", "language", "language_source", "worker_id", "dry_run", "audio_tracks", "write_method", "write_note")
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
     FILE_PATH_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
@@ -143,6 +187,9 @@ class Job(_message.Message):
     LANGUAGE_SOURCE_FIELD_NUMBER: _ClassVar[int]
     WORKER_ID_FIELD_NUMBER: _ClassVar[int]
     DRY_RUN_FIELD_NUMBER: _ClassVar[int]
+    AUDIO_TRACKS_FIELD_NUMBER: _ClassVar[int]
+    WRITE_METHOD_FIELD_NUMBER: _ClassVar[int]
+    WRITE_NOTE_FIELD_NUMBER: _ClassVar[int]
     job_id: str
     file_path: str
     status: JobStatus
@@ -165,7 +212,10 @@ class Job(_message.Message):
     language_source: LanguageSource
     worker_id: str
     dry_run: bool
-    def __init__(self, job_id: _Optional[str] = ..., file_path: _Optional[str] = ..., status: _Optional[_Union[JobStatus, str]] = ..., priority: _Optional[_Union[Priority, str]] = ..., container: _Optional[_Union[Container, str]] = ..., source: _Optional[_Union[Source, str]] = ..., webhook_id: _Optional[str] = ..., batch_id: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., completed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., attempts: _Optional[int] = ..., result: _Optional[_Union[JobResult, str]] = ..., reason: _Optional[str] = ..., reason_code: _Optional[str] = ..., duration_ms: _Optional[int] = ..., track_changed: _Optional[bool] = ..., selected_track: _Optional[_Union[SelectedTrack, _Mapping]] = ..., language: _Optional[str] = ..., language_source: _Optional[_Union[LanguageSource, str]] = ..., worker_id: _Optional[str] = ..., dry_run: _Optional[bool] = ...) -> None: ...
+    audio_tracks: _containers.RepeatedCompositeFieldContainer[AudioTrack]
+    write_method: WriteMethod
+    write_note: str
+    def __init__(self, job_id: _Optional[str] = ..., file_path: _Optional[str] = ..., status: _Optional[_Union[JobStatus, str]] = ..., priority: _Optional[_Union[Priority, str]] = ..., container: _Optional[_Union[Container, str]] = ..., source: _Optional[_Union[Source, str]] = ..., webhook_id: _Optional[str] = ..., batch_id: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., completed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., attempts: _Optional[int] = ..., result: _Optional[_Union[JobResult, str]] = ..., reason: _Optional[str] = ..., reason_code: _Optional[str] = ..., duration_ms: _Optional[int] = ..., track_changed: _Optional[bool] = ..., selected_track: _Optional[_Union[SelectedTrack, _Mapping]] = ..., language: _Optional[str] = ..., language_source: _Optional[_Union[LanguageSource, str]] = ..., worker_id: _Optional[str] = ..., dry_run: _Optional[bool] = ..., audio_tracks: _Optional[_Iterable[_Union[AudioTrack, _Mapping]]] = ..., write_method: _Optional[_Union[WriteMethod, str]] = ..., write_note: _Optional[str] = ...) -> None: ...
 
 class JobCounts(_message.Message):
     __slots__ = ("total", "queued", "running", "waiting_for_space", "completed", "failed", "cancelled")
