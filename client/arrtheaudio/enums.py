@@ -22,6 +22,7 @@ LanguageSource = common_pb2.LanguageSource
 BatchStatus = common_pb2.BatchStatus
 EventType = common_pb2.EventType
 WebhookStatus = webhook_service_pb2.WebhookStatus
+WriteMethod = common_pb2.WriteMethod
 
 EnumLike = int | str | None
 # An enum of the contract as the generated stubs type it: an ``int`` subclass.

@@ -74,10 +74,28 @@ def _line(result: ProcessResult) -> str:
     )
 
 
+def _tracks(result: ProcessResult) -> Any:
+    """The client's track table (the one ``jobs show`` prints), from this result."""
+    from arrtheaudio.cli import render
+    from arrtheaudio_server.api.convert import WRITE_METHOD_TO_PB, track_to_pb
+
+    method = WRITE_METHOD_TO_PB[result.write_method]
+    if not result.tracks:
+        return render.written(method, result.write_note or "", dry_run=result.dry_run)
+    return render.tracks_table(
+        [track_to_pb(change) for change in result.track_changes],
+        write_method=method,
+        write_note=result.write_note or "",
+        dry_run=result.dry_run,
+    )
+
+
 def _as_json(result: ProcessResult) -> str:
     from dataclasses import asdict
 
-    return json.dumps(asdict(result), default=str)
+    data = asdict(result)
+    data["default_after"] = [change.default_after for change in result.track_changes]
+    return json.dumps(data, default=str)
 
 
 async def _run_files(
@@ -100,6 +118,8 @@ async def _run_files(
                 console.print(
                     _as_json(result) if as_json else _line(result), markup=not as_json, soft_wrap=as_json
                 )
+                if not as_json:
+                    console.print(_tracks(result))
             return results
         with Progress(
             TextColumn("[bold]{task.description}"),

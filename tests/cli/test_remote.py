@@ -65,6 +65,10 @@ def test_jobs_show_table(run: Any) -> None:
     assert result.exit_code == 0
     for expected in ("Job job-1", "completed", "success (changed)", "jpn", "batch-1", "100ms"):
         assert expected in result.stdout
+    # The audio tracks as read, with the default before -> after, and how it was written.
+    for expected in ("Audio tracks", "English", "E-AC-3", "yes → no", "no → yes", "written: mkvpropedit"):
+        assert expected in result.stdout
+    assert "hearing impaired, original" in result.stdout
 
 
 def test_not_found_is_one_line_and_exit_3(run: Any) -> None:

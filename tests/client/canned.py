@@ -72,6 +72,19 @@ def _job(n: int, **fields: Any) -> common_pb2.Job:
         language="jpn",
     )
     job.created_at.FromSeconds(1_700_000_000 + n)
+    job.write_method = common_pb2.WRITE_METHOD_MKVPROPEDIT
+    job.audio_tracks.add(
+        index=0, language="eng", title="English", codec="AAC", channels=2, default_before=True
+    )
+    job.audio_tracks.add(
+        index=1,
+        language="jpn",
+        codec="E-AC-3",
+        channels=6,
+        original=True,
+        hearing_impaired=True,
+        default_after=True,
+    )
     for key, value in fields.items():
         setattr(job, key, value)
     return job

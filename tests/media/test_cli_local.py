@@ -34,6 +34,9 @@ def test_process_changes_the_file_and_says_so(media: Media) -> None:
     assert result.exit_code == 0, result.output
     assert "success" in result.output and "track 1 (jpn, priority)" in result.output
     assert read_back(path).default_audio_indexes == [1]
+    # The track table: what was read, the default before -> after, how it was written.
+    for expected in ("Audio tracks", "English", "Japanese", "yes → no", "no → yes", "written: mkvpropedit"):
+        assert expected in result.output
 
 
 def test_process_dry_run_and_json(media: Media) -> None:
@@ -43,6 +46,9 @@ def test_process_dry_run_and_json(media: Media) -> None:
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert data["reason_code"] == "dry_run" and data["selected"]["index"] == 2 and data["dry_run"] is True
+    assert data["default_after"] == [False, False, True] and data["write_method"] == "remux"
+    text = CliRunner().invoke(cli, ["process", str(path), "--dry-run", "-l", "ita"]).output
+    assert "would write: remux" in text and "no → yes" in text
     assert file_fingerprint(path) == before
 
 

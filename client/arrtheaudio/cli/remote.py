@@ -379,7 +379,7 @@ def register(group: click.Group) -> None:
         """Everything about one job."""
         s = session()
         job = s.client.get_job(job_id)
-        s.show(job, render.job_details(job))
+        s.show(job, render.job_details(job), render.job_tracks(job))
 
     @jobs.command("cancel")
     @click.argument("job_id")

@@ -128,6 +128,69 @@ def job_details(job: common_pb2.Job) -> Table:
     return table
 
 
+_METHOD_WORDS = {"in_place": "in place", "mkvpropedit": "mkvpropedit", "remux": "remux"}
+_FLAG_WORDS = (
+    ("forced", "forced"),
+    ("commentary", "commentary"),
+    ("visual_impaired", "visually impaired"),
+    ("hearing_impaired", "hearing impaired"),
+    ("original", "original"),
+)
+
+
+def track_flags(track: common_pb2.AudioTrack) -> str:
+    return ", ".join(word for name, word in _FLAG_WORDS if getattr(track, name))
+
+
+def _default_change(track: common_pb2.AudioTrack) -> str:
+    before = "yes" if track.default_before else "no"
+    after = "yes" if track.default_after else "no"
+    if before == after:
+        return before
+    return f"[bold]{before} → {after}[/]"
+
+
+def written(write_method: int, write_note: str, *, dry_run: bool) -> str:
+    """``written: mkvpropedit (why)``; a dry run says what it would write."""
+    method = _METHOD_WORDS.get(enums.label(enums.WriteMethod, write_method))
+    note = f" ({escape(write_note)})" if write_note else ""
+    if method is None:
+        return "written: nothing" + note
+    return ("would write: " if dry_run else "written: ") + method + note
+
+
+def tracks_table(
+    tracks: Iterable[common_pb2.AudioTrack],
+    *,
+    write_method: int = 0,
+    write_note: str = "",
+    dry_run: bool = False,
+) -> Table:
+    """The audio tracks as read before the change, and what became of the default flag."""
+    table = Table(title="Audio tracks", caption=written(write_method, write_note, dry_run=dry_run))
+    for column in ("#", "Lang", "Title", "Codec", "Ch", "Flags", "Default"):
+        table.add_column(column, overflow="fold")
+    for track in tracks:
+        table.add_row(
+            str(track.index),
+            escape(track.ietf or track.language or "und"),
+            escape(track.title),
+            escape(track.codec),
+            str(track.channels or ""),
+            track_flags(track),
+            _default_change(track),
+        )
+    return table
+
+
+def job_tracks(job: common_pb2.Job) -> Table | str:
+    if not job.audio_tracks:
+        return written(job.write_method, job.write_note, dry_run=job.dry_run)
+    return tracks_table(
+        job.audio_tracks, write_method=job.write_method, write_note=job.write_note, dry_run=job.dry_run
+    )
+
+
 def _progress(progress: batch_service_pb2.BatchProgress) -> str:
     return f"{progress.completed}/{progress.total} ({progress.percent:.0f}%)"
 
