@@ -74,20 +74,54 @@ def _line(result: ProcessResult) -> str:
     )
 
 
-def _tracks(result: ProcessResult) -> Any:
-    """The client's track table (the one ``jobs show`` prints), from this result."""
-    from arrtheaudio.cli import render
-    from arrtheaudio_server.api.convert import WRITE_METHOD_TO_PB, track_to_pb
+_METHOD_WORDS = {"in_place": "in place", "mkvpropedit": "mkvpropedit", "remux": "remux"}
+_FLAG_WORDS = (
+    ("forced", "forced"),
+    ("commentary", "commentary"),
+    ("visual_impaired", "visually impaired"),
+    ("hearing_impaired", "hearing impaired"),
+    ("original", "original"),
+)
 
-    method = WRITE_METHOD_TO_PB[result.write_method]
+
+def _written(result: ProcessResult) -> str:
+    """``written: mkvpropedit (why)``; a dry run says what it would write (as ``jobs show`` does)."""
+    from rich.markup import escape
+
+    note = f" ({escape(result.write_note)})" if result.write_note else ""
+    method = _METHOD_WORDS.get(result.write_method.value)
+    if method is None:
+        return "written: nothing" + note
+    return ("would write: " if result.dry_run else "written: ") + method + note
+
+
+def _tracks(result: ProcessResult) -> Any:
+    """The audio tracks as read, the default before -> after: the table ``jobs show`` prints.
+
+    Built here from the domain result (the server never imports the client library, whose
+    renderer draws the same table from the Job message).
+    """
+    from rich.markup import escape
+    from rich.table import Table
+
     if not result.tracks:
-        return render.written(method, result.write_note or "", dry_run=result.dry_run)
-    return render.tracks_table(
-        [track_to_pb(change) for change in result.track_changes],
-        write_method=method,
-        write_note=result.write_note or "",
-        dry_run=result.dry_run,
-    )
+        return _written(result)
+    table = Table(title="Audio tracks", caption=_written(result))
+    for column in ("#", "Lang", "Title", "Codec", "Ch", "Flags", "Default"):
+        table.add_column(column, overflow="fold")
+    for change in result.track_changes:
+        track = change.track
+        before, after = ("yes" if flag else "no" for flag in (track.default, change.default_after))
+        table.add_row(
+            str(track.index),
+            escape(track.ietf or track.language or "und"),
+            escape(track.title or ""),
+            escape(track.codec or ""),
+            str(track.channels or ""),
+            ", ".join(word for name, word in _FLAG_WORDS if getattr(track, name)),
+            before if before == after else f"[bold]{before} → {after}[/]",
+        )
+    return table
 
 
 def _as_json(result: ProcessResult) -> str:
