@@ -352,3 +352,20 @@ def test_sample_entries(kind: bytes, body: bytes, expected: tuple[str, int | Non
     from arrtheaudio_server.media.mp4_codecs import sample_entry
 
     assert sample_entry(kind, body) == expected
+
+
+def test_other_suites_mp4_files(tmp_path: Path) -> None:
+    """The reliability suite's templates (audio only, as its crash tests use them) and the
+    library the Arr fakes serve read as ffprobe reads them."""
+    from tests.reliability.harness import build_templates
+    from tests.support.media_files import AudioSpec, make_mp4
+
+    made = [p for p in build_templates(tmp_path / "templates") if p.suffix == ".mp4"]
+    made.append(
+        make_mp4(tmp_path / "arr.mp4", [AudioSpec("eng", default=True), AudioSpec("ita")], video=False)
+    )
+    assert made
+    for path in made:
+        probe = _probe(path)
+        assert probe.fallback_reason is None
+        assert_matches_ffprobe(path, probe)
