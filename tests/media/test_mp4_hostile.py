@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from arrtheaudio_server.media import mp4_boxes
 from arrtheaudio_server.media.mp4_inplace import set_default_in_place
 from arrtheaudio_server.media.mp4_read import Mp4Probe, read_mp4
-from arrtheaudio_server.media.probe import ProbeFailure
+from arrtheaudio_server.media.probe_types import ProbeFailure
 from arrtheaudio_server.media.result import ReasonCode
 from arrtheaudio_server.media.write import WriteFailure
 from tests.support.mp4_files import Node, parse

@@ -16,7 +16,7 @@ import pytest
 from arrtheaudio_server.languages import normalize
 from arrtheaudio_server.media.mp4 import remux_args
 from arrtheaudio_server.media.mp4_read import Mp4Probe, read_mp4
-from arrtheaudio_server.media.probe import ProbeFailure
+from arrtheaudio_server.media.probe_types import ProbeFailure
 from arrtheaudio_server.media.result import Container, ReasonCode
 from tests.support.media_files import read_back
 from tests.support.mp4_files import (

@@ -38,7 +38,7 @@ from pathlib import Path
 from arrtheaudio_server.languages import normalize, parse_language
 from arrtheaudio_server.media.mp4_boxes import Box, Budget, Corrupt, Source, children, iter_boxes, read_body
 from arrtheaudio_server.media.mp4_codecs import sample_entry
-from arrtheaudio_server.media.probe import ProbeFailure, ProbeInfo
+from arrtheaudio_server.media.probe_types import ProbeFailure, ProbeInfo
 from arrtheaudio_server.media.result import AudioTrack, Container, ReasonCode
 
 _SMALL = 64 * 1024  # tkhd, mdhd, hdlr, name, kind, elng, tref: far smaller in any real file
