@@ -162,7 +162,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
 
 
 def test_remote_commands_against_a_real_server(client_venv: Path, server: ServerProcess) -> None:
-    env = {"ARRTHEAUDIO_TARGET": server.target, "ARRTHEAUDIO_API_KEY": server.api_key, "COLUMNS": "200"}
+    env = {"ARRTHEAUDIO_TARGET": server.target, "ARRTHEAUDIO_API_KEY": server.api_key, "COLUMNS": "80"}
     media: Path = server.media  # type: ignore[attr-defined]
     started = _run(
         client_venv, "arrtheaudio", "--json", "batch", "start", str(media), "--dry-run", "--watch", **env
@@ -172,9 +172,21 @@ def test_remote_commands_against_a_real_server(client_venv: Path, server: Server
     listed = _run(client_venv, "arrtheaudio", "jobs", "list", "--batch", batch_id, **env)
     assert listed.returncode == 0, listed.stderr
     assert "Jobs (1 total)" in listed.stdout and "completed" in listed.stdout
+    assert max(len(line) for line in listed.stdout.splitlines()) <= 80
     as_json = _run(client_venv, "arrtheaudio", "--json", "jobs", "list", **env)
     jobs = json.loads(as_json.stdout)["jobs"]
     assert [job["batch_id"] for job in jobs] == [batch_id]
     assert jobs[0]["file_path"] == str(media / "Show" / "S01E01.mkv")
+    # The table shows 8 characters of the id, and that is all a command needs.
+    job_id = jobs[0]["job_id"]
+    assert job_id not in listed.stdout and f" {job_id[:8]} " in listed.stdout
+    shown = _run(client_venv, "arrtheaudio", "jobs", "show", job_id[:8], **env)
+    assert shown.returncode == 0, shown.stderr
+    assert job_id in shown.stdout
+    batch = _run(client_venv, "arrtheaudio", "--json", "batch", "status", batch_id[:6].upper(), **env)
+    assert json.loads(batch.stdout)["batch"]["batch_id"] == batch_id
+    unknown = _run(client_venv, "arrtheaudio", "jobs", "show", "0000000", **env)
+    if not job_id.startswith("0000000"):
+        assert unknown.returncode == 3 and "NOT_FOUND" in unknown.stderr
     denied = _run(client_venv, "arrtheaudio", "jobs", "list", **{**env, "ARRTHEAUDIO_API_KEY": "wrong"})
     assert denied.returncode == 5 and denied.stderr.startswith("Error: UNAUTHENTICATED")

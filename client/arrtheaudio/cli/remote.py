@@ -182,7 +182,7 @@ def _job_event_line(event: Any) -> str:
     status = render.styled(enums.label(enums.JobStatus, job.status))
     extra = render.job_result(job)
     return (
-        f"{kind:<8} {job.job_id} {status}"
+        f"{kind:<8} {render.short_id(job.job_id)} {status}"
         + (f" {extra}" if extra else "")
         + (f" — {escape(job.reason)}" if job.reason and event.final else "")
     )
@@ -212,13 +212,13 @@ def _follow_batch(s: Session, batch_id: str) -> None:
     )
     batch: batch_service_pb2.Batch | None = None
     with Progress(*columns, console=s.console, transient=False) as progress:
-        task = progress.add_task(batch_id, total=None, eta="?")
+        task = progress.add_task(render.short_id(batch_id), total=None, eta="?")
         for event in s.client.watch_batch(batch_id):
             batch = event.batch
             p = batch.progress
             progress.update(
                 task,
-                description=f"{batch_id} {enums.label(enums.BatchStatus, batch.status)}",
+                description=f"{render.short_id(batch.batch_id)} {enums.label(enums.BatchStatus, batch.status)}",
                 total=p.total or None,
                 completed=p.completed,
                 eta=f"{p.eta_seconds:.0f}s" if p.eta_seconds else ("-" if event.final else "?"),
@@ -294,7 +294,10 @@ def register(group: click.Group) -> None:
     @click.option("--offset", type=click.IntRange(min=0), default=0)
     @remote_command
     def batch_status(batch_id: str, limit: int, offset: int) -> None:
-        """Progress, results and a page of per-file jobs of one batch."""
+        """Progress, results and a page of per-file jobs of one batch.
+
+        BATCH_ID may be any unique prefix of the id (at least 4 characters), as tables show it.
+        """
         s = session()
         reply = s.client.get_batch(batch_id, limit=limit, offset=offset)
         s.show(
@@ -304,6 +307,7 @@ def register(group: click.Group) -> None:
                 reply.jobs,
                 title=f"Jobs {offset + 1 if reply.jobs else 0}-"
                 f"{offset + len(reply.jobs)} of {reply.total_jobs}",
+                width=s.console.width,
             ),
         )
 
@@ -321,7 +325,10 @@ def register(group: click.Group) -> None:
         """Stop the scan and cancel the batch's jobs that have not started."""
         s = session()
         reply = s.client.cancel_batch(batch_id)
-        s.show(reply, f"Batch {batch_id} cancelled ({reply.cancelled_jobs} jobs cancelled).")
+        s.show(
+            reply,
+            f"Batch {render.short_id(reply.batch.batch_id)} cancelled ({reply.cancelled_jobs} jobs cancelled).",
+        )
 
     @batch.command("retry")
     @click.argument("batch_id")
@@ -335,7 +342,10 @@ def register(group: click.Group) -> None:
             if reply.skipped_jobs
             else ""
         )
-        s.show(reply, f"Batch {batch_id}: {reply.retried_jobs} failed jobs queued again{skipped}.")
+        s.show(
+            reply,
+            f"Batch {render.short_id(reply.batch.batch_id)}: {reply.retried_jobs} failed jobs queued again{skipped}.",
+        )
 
     @batch.command("list")
     @click.option("--status", type=_enum_choice(enums.BatchStatus), default=None)
@@ -346,7 +356,12 @@ def register(group: click.Group) -> None:
         """Batches, newest first."""
         s = session()
         reply = s.client.list_batches(status=status, limit=limit, offset=offset)
-        s.show(reply, render.batches_table(reply.batches, title=f"Batches ({reply.total_size} total)"))
+        s.show(
+            reply,
+            render.batches_table(
+                reply.batches, title=f"Batches ({reply.total_size} total)", width=s.console.width
+            ),
+        )
 
     @group.group("jobs")
     def jobs() -> None:
@@ -354,8 +369,13 @@ def register(group: click.Group) -> None:
 
     @jobs.command("list")
     @click.option("--status", type=_enum_choice(enums.JobStatus), default=None)
-    @click.option("--batch", "batch_id", default="", help="Only jobs of this batch.")
-    @click.option("--webhook", "webhook_id", default="", help="Only jobs of this webhook delivery.")
+    @click.option("--batch", "batch_id", default="", help="Only jobs of this batch (id or unique prefix).")
+    @click.option(
+        "--webhook",
+        "webhook_id",
+        default="",
+        help="Only jobs of this webhook delivery (id or unique prefix).",
+    )
     @click.option("--source", type=_enum_choice(enums.Source), default=None)
     @click.option("--container", type=_enum_choice(enums.Container), default=None)
     @click.option("--limit", type=click.IntRange(0, 100), default=20, show_default=True)
@@ -370,13 +390,19 @@ def register(group: click.Group) -> None:
         """Jobs matching all filters, newest first."""
         s = session()
         reply = s.client.list_jobs(limit=limit, offset=offset, order_by=order_by, **filters)
-        s.show(reply, render.jobs_table(reply.jobs, title=f"Jobs ({reply.total_size} total)"))
+        s.show(
+            reply,
+            render.jobs_table(reply.jobs, title=f"Jobs ({reply.total_size} total)", width=s.console.width),
+        )
 
     @jobs.command("show")
     @click.argument("job_id")
     @remote_command
     def jobs_show(job_id: str) -> None:
-        """Everything about one job."""
+        """Everything about one job.
+
+        JOB_ID may be any unique prefix of the id (at least 4 characters), as tables show it.
+        """
         s = session()
         job = s.client.get_job(job_id)
         s.show(job, render.job_details(job), render.job_tracks(job))
@@ -388,7 +414,7 @@ def register(group: click.Group) -> None:
         """Cancel a job that has not finished."""
         s = session()
         job = s.client.cancel_job(job_id)
-        s.show(job, f"Job {job_id} is now {enums.label(enums.JobStatus, job.status)}.")
+        s.show(job, f"Job {render.short_id(job.job_id)} is now {enums.label(enums.JobStatus, job.status)}.")
 
     @jobs.command("retry")
     @click.argument("job_id")
@@ -397,7 +423,7 @@ def register(group: click.Group) -> None:
         """Queue a failed or cancelled job again (attempts start over)."""
         s = session()
         job = s.client.retry_job(job_id)
-        s.show(job, f"Job {job_id} is now {enums.label(enums.JobStatus, job.status)}.")
+        s.show(job, f"Job {render.short_id(job.job_id)} is now {enums.label(enums.JobStatus, job.status)}.")
 
     @jobs.command("watch")
     @click.argument("job_id")
@@ -428,7 +454,7 @@ def register(group: click.Group) -> None:
         """Queue counts, workers, running jobs and the next ones to run."""
         s = session()
         reply = s.client.get_queue(next_limit=next_limit)
-        s.show(reply, *render.queue_tables(reply))
+        s.show(reply, *render.queue_tables(reply, width=s.console.width))
 
     @group.command("stats")
     @click.option("--daily", is_flag=True, help="Jobs finished per day instead (a bar per day).")
@@ -472,16 +498,24 @@ def register(group: click.Group) -> None:
         """Recent deliveries, newest first, with how far their jobs got."""
         s = session()
         reply = s.client.list_webhooks(source=source, limit=limit, offset=offset)
-        s.show(reply, render.webhooks_table(reply.webhooks, title=f"Webhooks ({reply.total_size} total)"))
+        s.show(
+            reply,
+            render.webhooks_table(
+                reply.webhooks, title=f"Webhooks ({reply.total_size} total)", width=s.console.width
+            ),
+        )
 
     @webhook.command("show")
     @click.argument("webhook_id")
     @remote_command
     def webhook_show(webhook_id: str) -> None:
-        """One delivery and its jobs."""
+        """One delivery and its jobs.
+
+        WEBHOOK_ID may be any unique prefix of the id (at least 4 characters), as tables show it.
+        """
         s = session()
         reply = s.client.get_webhook(webhook_id)
-        s.show(reply, *render.webhook_tables(reply))
+        s.show(reply, *render.webhook_tables(reply, width=s.console.width))
 
     @webhook.command("watch")
     @click.argument("webhook_id")
@@ -497,7 +531,7 @@ def register(group: click.Group) -> None:
             else:
                 counts = event.webhook.counts
                 s.console.print(
-                    f"{enums.label(enums.EventType, event.type):<8} {webhook_id} "
+                    f"{enums.label(enums.EventType, event.type):<8} {render.short_id(event.webhook.webhook_id)} "
                     f"{counts.completed + counts.failed + counts.cancelled}/{counts.total} done"
                 )
 

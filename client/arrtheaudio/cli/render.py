@@ -7,11 +7,12 @@ JSON object per line (NDJSON), like the HTTP watch endpoints.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Sequence
 from datetime import UTC
 
 from google.protobuf import json_format, timestamp_pb2
 from google.protobuf.message import Message
+from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -48,11 +49,51 @@ def print_json(console: Console, message: Message, *, compact: bool = False) -> 
     console.print(to_json(message, compact=compact), markup=False, highlight=False, soft_wrap=True)
 
 
-def when(parent: Message, field: str) -> str:
+# Tables show ids as git shows commits: the first characters, which every command taking an id
+# accepts back (the server resolves a unique prefix; details views show the whole id).
+SHORT_ID = 8
+
+
+def short_id(value: str) -> str:
+    return value[:SHORT_ID]
+
+
+def when(parent: Message, field: str, *, short: bool = False) -> str:
+    """Local time of a Timestamp field; ``short`` (tables) drops the year and seconds."""
     if not parent.HasField(field):
         return ""
     stamp: timestamp_pb2.Timestamp = getattr(parent, field)
-    return stamp.ToDatetime(tzinfo=UTC).astimezone().strftime("%Y-%m-%d %H:%M:%S")
+    return stamp.ToDatetime(tzinfo=UTC).astimezone().strftime("%m-%d %H:%M" if short else "%Y-%m-%d %H:%M:%S")
+
+
+# Below this many columns the list tables leave out their least needed columns.
+WIDE = 120
+
+
+def _table(
+    title: str,
+    columns: Sequence[str],
+    rows: Iterable[Sequence[str]],
+    *,
+    path_column: str,
+    wide_only: Collection[str] = (),
+    width: int | None = None,
+) -> Table:
+    """A list table that stays readable at 80 columns: no vertical rules, ids and short values
+    never wrap, only the path column (last) folds, and ``wide_only`` columns are left out
+    when the terminal is narrower than ``WIDE`` (``width`` None: keep everything)."""
+    keep = [
+        index for index, name in enumerate(columns) if width is None or width >= WIDE or name not in wide_only
+    ]
+    table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
+    for index in keep:
+        if columns[index] == path_column:
+            table.add_column(columns[index], overflow="fold", ratio=1)
+        else:
+            table.add_column(columns[index], no_wrap=True)
+    for row in rows:
+        table.add_row(*(row[index] for index in keep))
+    return table
 
 
 def styled(label: str) -> str:
@@ -71,22 +112,28 @@ def job_result(job: common_pb2.Job) -> str:
     return f"{result} ({job.reason_code})" if result and job.reason_code else result
 
 
-def jobs_table(jobs: Iterable[common_pb2.Job], title: str = "Jobs") -> Table:
-    table = Table(title=title)
-    for column in ("ID", "Status", "Result", "Container", "Language", "Duration", "Created", "File"):
-        table.add_column(column, overflow="fold")
-    for job in jobs:
-        table.add_row(
-            job.job_id,
+def jobs_table(jobs: Iterable[common_pb2.Job], title: str = "Jobs", *, width: int | None = None) -> Table:
+    rows = (
+        (
+            short_id(job.job_id),
             styled(enums.label(enums.JobStatus, job.status)),
-            job_result(job),
-            enums.label(enums.Container, job.container),
+            # The reason code says it in a table ("changed", "already_correct"); `jobs show` has both.
+            job.reason_code or enums.label(enums.JobResult, job.result),
             job.language,
             duration_ms(job.duration_ms),
-            when(job, "created_at"),
+            when(job, "created_at", short=True),
             escape(job.file_path),
         )
-    return table
+        for job in jobs
+    )
+    return _table(
+        title,
+        ("ID", "Status", "Result", "Lang", "Time", "Created", "File"),
+        rows,
+        path_column="File",
+        wide_only=("Time", "Created"),
+        width=width,
+    )
 
 
 def job_details(job: common_pb2.Job) -> Table:
@@ -195,23 +242,30 @@ def _progress(progress: batch_service_pb2.BatchProgress) -> str:
     return f"{progress.completed}/{progress.total} ({progress.percent:.0f}%)"
 
 
-def batches_table(batches: Iterable[batch_service_pb2.Batch], title: str = "Batches") -> Table:
-    table = Table(title=title)
-    for column in ("ID", "Status", "Progress", "Changed", "Failed", "Skipped", "Dry run", "Created", "Path"):
-        table.add_column(column, overflow="fold")
-    for batch in batches:
-        table.add_row(
-            batch.batch_id,
-            styled(enums.label(enums.BatchStatus, batch.status)),
-            _progress(batch.progress),
+def batches_table(
+    batches: Iterable[batch_service_pb2.Batch], title: str = "Batches", *, width: int | None = None
+) -> Table:
+    rows = (
+        (
+            short_id(batch.batch_id),
+            styled(enums.label(enums.BatchStatus, batch.status)) + (" (dry)" if batch.dry_run else ""),
+            f"{batch.progress.completed}/{batch.progress.total}",
             str(batch.results.track_changes),
             str(batch.progress.failed),
             str(batch.progress.skipped),
-            "yes" if batch.dry_run else "",
-            when(batch, "created_at"),
+            when(batch, "created_at", short=True),
             escape(batch.path),
         )
-    return table
+        for batch in batches
+    )
+    return _table(
+        title,
+        ("ID", "Status", "Done", "Changed", "Failed", "Skipped", "Created", "Path"),
+        rows,
+        path_column="Path",
+        wide_only=("Skipped", "Created"),
+        width=width,
+    )
 
 
 def batch_details(batch: batch_service_pb2.Batch) -> Table:
@@ -268,26 +322,35 @@ def _counts_table(title: str, counts: common_pb2.JobCounts, workers: common_pb2.
     return table
 
 
-def queue_tables(queue: job_service_pb2.GetQueueResponse) -> list[Table]:
-    tables = [_counts_table("Queue", queue.counts, queue.workers)]
-    running = Table(title="Running")
-    for column in ("ID", "Worker", "Started", "File"):
-        running.add_column(column, overflow="fold")
-    for job in queue.current_jobs:
-        running.add_row(job.job_id, job.worker_id, when(job, "started_at"), escape(job.file_path))
-    upcoming = Table(title="Next")
-    for column in ("#", "ID", "Priority", "Created", "File"):
-        upcoming.add_column(column, overflow="fold")
-    for queued in queue.next_jobs:
-        job = queued.job
-        upcoming.add_row(
-            str(queued.position),
-            job.job_id,
-            enums.label(enums.Priority, job.priority),
-            when(job, "created_at"),
-            escape(job.file_path),
-        )
-    return [*tables, running, upcoming]
+def queue_tables(queue: job_service_pb2.GetQueueResponse, *, width: int | None = None) -> list[Table]:
+    running = _table(
+        "Running",
+        ("ID", "Worker", "Started", "File"),
+        (
+            (short_id(job.job_id), job.worker_id, when(job, "started_at", short=True), escape(job.file_path))
+            for job in queue.current_jobs
+        ),
+        path_column="File",
+        wide_only=("Worker",),
+        width=width,
+    )
+    upcoming = _table(
+        "Next",
+        ("#", "ID", "Priority", "Created", "File"),
+        (
+            (
+                str(queued.position),
+                short_id(queued.job.job_id),
+                enums.label(enums.Priority, queued.job.priority),
+                when(queued.job, "created_at", short=True),
+                escape(queued.job.file_path),
+            )
+            for queued in queue.next_jobs
+        ),
+        path_column="File",
+        width=width,
+    )
+    return [_counts_table("Queue", queue.counts, queue.workers), running, upcoming]
 
 
 def _outcome_row(name: str, stats: common_pb2.OutcomeStats) -> tuple[str, ...]:
@@ -336,27 +399,34 @@ def daily_table(reply: stats_service_pb2.GetDailyStatsResponse) -> Table:
     return table
 
 
-def webhooks_table(hooks: Iterable[webhook_service_pb2.Webhook], title: str = "Webhooks") -> Table:
-    table = Table(title=title)
-    for column in ("ID", "Source", "Event", "Title", "Files", "Done", "Changed", "Failed", "Received"):
-        table.add_column(column, overflow="fold")
-    for hook in hooks:
-        counts = hook.counts
-        table.add_row(
-            hook.webhook_id,
+def webhooks_table(
+    hooks: Iterable[webhook_service_pb2.Webhook], title: str = "Webhooks", *, width: int | None = None
+) -> Table:
+    rows = (
+        (
+            short_id(hook.webhook_id),
             enums.label(enums.Source, hook.source),
             escape(hook.event_type),
-            escape(hook.title),
             str(hook.file_count),
-            f"{counts.completed + counts.failed + counts.cancelled}/{counts.total}",
+            f"{hook.counts.completed + hook.counts.failed + hook.counts.cancelled}/{hook.counts.total}",
             str(hook.results.track_changes),
-            str(counts.failed),
-            when(hook, "created_at"),
+            str(hook.counts.failed),
+            when(hook, "created_at", short=True),
+            escape(hook.title),
         )
-    return table
+        for hook in hooks
+    )
+    return _table(
+        title,
+        ("ID", "Source", "Event", "Files", "Done", "Changed", "Failed", "Received", "Title"),
+        rows,
+        path_column="Title",
+        wide_only=("Files", "Failed"),
+        width=width,
+    )
 
 
-def webhook_tables(reply: webhook_service_pb2.GetWebhookResponse) -> list[Table]:
+def webhook_tables(reply: webhook_service_pb2.GetWebhookResponse, *, width: int | None = None) -> list[Table]:
     hook = reply.webhook
     summary = Table(title=f"Webhook {hook.webhook_id}", show_header=False)
     summary.add_column("Field", style="bold")
@@ -374,7 +444,7 @@ def webhook_tables(reply: webhook_service_pb2.GetWebhookResponse) -> list[Table]
     for name, value in rows:
         if value:
             summary.add_row(name, value)
-    return [summary, jobs_table(reply.jobs, title="Jobs")]
+    return [summary, jobs_table(reply.jobs, title="Jobs", width=width)]
 
 
 def health_line(health: admin_service_pb2.GetHealthResponse) -> str:

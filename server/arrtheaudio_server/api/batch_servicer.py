@@ -18,7 +18,7 @@ from arrtheaudio_server.api import convert
 from arrtheaudio_server.api.errors import (
     ApiError,
     FieldViolation,
-    abort,
+    abort_expected,
     invalid_fields,
     path_error,
     translates_errors,
@@ -26,7 +26,7 @@ from arrtheaudio_server.api.errors import (
 from arrtheaudio_server.api.validation import enum_value, page, require_id
 from arrtheaudio_server.api.watch import WatchConfig, WatchSpec, watch_stream
 from arrtheaudio_server.paths import PathPolicy, PathRejected
-from arrtheaudio_server.queue.domain import BatchRequest, Priority
+from arrtheaudio_server.queue.domain import BatchRequest, Priority, QueueError
 from arrtheaudio_server.queue.facade import QueueFacade
 
 MAX_PATTERN_LENGTH = 512
@@ -104,12 +104,16 @@ class BatchServicer(batch_service_pb2_grpc.BatchServiceServicer):
             message=f"{mode}scanning {info.request.path} (about {info.estimated_files} files)",
         )
 
+    async def _batch_id(self, value: str) -> str:
+        """The whole batch id ``value`` (an id or a unique prefix) stands for."""
+        return await self._queue.resolve_id("batch", require_id(value, "batch_id"), "batch_id")
+
     @translates_errors
     async def GetBatch(
         self, request: batch_service_pb2.GetBatchRequest, context: grpc.aio.ServicerContext
     ) -> batch_service_pb2.GetBatchResponse:
-        batch_id = require_id(request.batch_id, "batch_id")
         limit, offset = page(request.limit, request.offset)
+        batch_id = await self._batch_id(request.batch_id)
         info, jobs, total = await self._queue.get_batch(batch_id, limit=limit, offset=offset)
         return batch_service_pb2.GetBatchResponse(
             batch=convert.batch_to_pb(info), jobs=[convert.job_to_pb(job) for job in jobs], total_jobs=total
@@ -130,7 +134,7 @@ class BatchServicer(batch_service_pb2_grpc.BatchServiceServicer):
     async def CancelBatch(
         self, request: batch_service_pb2.CancelBatchRequest, context: grpc.aio.ServicerContext
     ) -> batch_service_pb2.CancelBatchResponse:
-        info, cancelled = await self._queue.cancel_batch(require_id(request.batch_id, "batch_id"))
+        info, cancelled = await self._queue.cancel_batch(await self._batch_id(request.batch_id))
         return batch_service_pb2.CancelBatchResponse(
             batch=convert.batch_to_pb(info), cancelled_jobs=cancelled
         )
@@ -139,7 +143,7 @@ class BatchServicer(batch_service_pb2_grpc.BatchServiceServicer):
     async def RetryBatch(
         self, request: batch_service_pb2.RetryBatchRequest, context: grpc.aio.ServicerContext
     ) -> batch_service_pb2.RetryBatchResponse:
-        info, result = await self._queue.retry_batch(require_id(request.batch_id, "batch_id"))
+        info, result = await self._queue.retry_batch(await self._batch_id(request.batch_id))
         return batch_service_pb2.RetryBatchResponse(
             batch=convert.batch_to_pb(info), retried_jobs=len(result.jobs), skipped_jobs=result.skipped
         )
@@ -148,9 +152,9 @@ class BatchServicer(batch_service_pb2_grpc.BatchServiceServicer):
         self, request: batch_service_pb2.WatchBatchRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[batch_service_pb2.BatchEvent]:
         try:
-            batch_id = require_id(request.batch_id, "batch_id")
-        except ApiError as exc:
-            await abort(context, exc)
+            batch_id = await self._batch_id(request.batch_id)
+        except (ApiError, QueueError) as exc:
+            await abort_expected(context, exc)
 
         async def load() -> batch_service_pb2.Batch:
             info, _jobs, _total = await self._queue.get_batch(batch_id, limit=1, offset=0)

@@ -151,6 +151,16 @@ async def abort(context: grpc.aio.ServicerContext, error: ApiError) -> NoReturn:
     raise AssertionError("unreachable")  # pragma: no cover - abort_with_status raises
 
 
+async def abort_expected(context: grpc.aio.ServicerContext, exc: Exception) -> NoReturn:
+    """Before a stream's first message: end it with the status of an expected failure.
+
+    A bug (no status for it) is re-raised for grpc to report as INTERNAL."""
+    error = to_api_error(exc)
+    if error is None:
+        raise exc
+    await abort(context, error)
+
+
 R = TypeVar("R")
 
 

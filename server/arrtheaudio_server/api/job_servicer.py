@@ -8,11 +8,12 @@ import grpc
 
 from arrtheaudio_proto.v1 import common_pb2, job_service_pb2, job_service_pb2_grpc
 from arrtheaudio_server.api import convert
-from arrtheaudio_server.api.errors import ApiError, abort, translates_errors
+from arrtheaudio_server.api.errors import ApiError, abort_expected, translates_errors
 from arrtheaudio_server.api.validation import enum_value, order_by, page, require_id
 from arrtheaudio_server.api.watch import WatchConfig, WatchSpec, watch_stream
-from arrtheaudio_server.queue.domain import JobFilter, QueueEvent
+from arrtheaudio_server.queue.domain import JobFilter, QueueError, QueueEvent
 from arrtheaudio_server.queue.facade import QueueFacade
+from arrtheaudio_server.queue.short_ids import IdKind
 
 QueueState = tuple[common_pb2.JobCounts, common_pb2.WorkerCounts]
 
@@ -22,11 +23,21 @@ class JobServicer(job_service_pb2_grpc.JobServiceServicer):
         self._queue = queue
         self._watch = watch or WatchConfig()
 
+    async def _job_id(self, value: str) -> str:
+        """The whole job id ``value`` (an id or a unique prefix) stands for."""
+        return await self._queue.resolve_id("job", require_id(value, "job_id"), "job_id")
+
+    async def _filter_id(self, kind: IdKind, value: str, field: str) -> str | None:
+        """An id filter: empty means none; a unique prefix is resolved, an unknown one matches nothing."""
+        if not value.strip():
+            return None
+        return await self._queue.resolve_id(kind, require_id(value, field), field, missing_ok=True)
+
     @translates_errors
     async def GetJob(
         self, request: job_service_pb2.GetJobRequest, context: grpc.aio.ServicerContext
     ) -> job_service_pb2.GetJobResponse:
-        job = await self._queue.get_job(require_id(request.job_id, "job_id"))
+        job = await self._queue.get_job(await self._job_id(request.job_id))
         return job_service_pb2.GetJobResponse(job=convert.job_to_pb(job))
 
     @translates_errors
@@ -36,8 +47,8 @@ class JobServicer(job_service_pb2_grpc.JobServiceServicer):
         limit, offset = page(request.limit, request.offset)
         job_filter = JobFilter(
             status=enum_value(request.status, convert.JOB_STATUS_FROM_PB, "status"),
-            webhook_id=request.webhook_id.strip() or None,
-            batch_id=request.batch_id.strip() or None,
+            webhook_id=await self._filter_id("webhook", request.webhook_id, "webhook_id"),
+            batch_id=await self._filter_id("batch", request.batch_id, "batch_id"),
             source=enum_value(request.source, convert.SOURCE_FROM_PB, "source"),
             container=enum_value(request.container, convert.CONTAINER_FROM_PB, "container"),
             limit=limit,
@@ -53,14 +64,14 @@ class JobServicer(job_service_pb2_grpc.JobServiceServicer):
     async def CancelJob(
         self, request: job_service_pb2.CancelJobRequest, context: grpc.aio.ServicerContext
     ) -> job_service_pb2.CancelJobResponse:
-        job = await self._queue.cancel_job(require_id(request.job_id, "job_id"))
+        job = await self._queue.cancel_job(await self._job_id(request.job_id))
         return job_service_pb2.CancelJobResponse(job=convert.job_to_pb(job))
 
     @translates_errors
     async def RetryJob(
         self, request: job_service_pb2.RetryJobRequest, context: grpc.aio.ServicerContext
     ) -> job_service_pb2.RetryJobResponse:
-        job = await self._queue.retry_job(require_id(request.job_id, "job_id"))
+        job = await self._queue.retry_job(await self._job_id(request.job_id))
         return job_service_pb2.RetryJobResponse(job=convert.job_to_pb(job))
 
     @translates_errors
@@ -83,9 +94,9 @@ class JobServicer(job_service_pb2_grpc.JobServiceServicer):
         self, request: job_service_pb2.WatchJobRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[job_service_pb2.JobEvent]:
         try:
-            job_id = require_id(request.job_id, "job_id")
-        except ApiError as exc:
-            await abort(context, exc)
+            job_id = await self._job_id(request.job_id)
+        except (ApiError, QueueError) as exc:
+            await abort_expected(context, exc)
 
         async def load() -> common_pb2.Job:
             return convert.job_to_pb(await self._queue.get_job(job_id))

@@ -22,12 +22,12 @@ from google.rpc import error_details_pb2
 from arrtheaudio_proto.v1 import common_pb2, webhook_service_pb2, webhook_service_pb2_grpc
 from arrtheaudio_server.api import convert, process_metrics
 from arrtheaudio_server.api.auth import Credentials
-from arrtheaudio_server.api.errors import ApiError, FieldViolation, abort, translates_errors
+from arrtheaudio_server.api.errors import ApiError, FieldViolation, abort_expected, translates_errors
 from arrtheaudio_server.api.validation import enum_value, page, require_id
 from arrtheaudio_server.api.watch import WatchConfig, WatchSpec, watch_stream
 from arrtheaudio_server.metadata.arr_payload import ArrKind, ArrWebhook, parse_arr_webhook
 from arrtheaudio_server.paths import PathPolicy, PathRejected
-from arrtheaudio_server.queue.domain import Source
+from arrtheaudio_server.queue.domain import QueueError, Source
 from arrtheaudio_server.queue.facade import QueueFacade
 
 log = structlog.get_logger(__name__)
@@ -213,6 +213,10 @@ class WebhookServicer(webhook_service_pb2_grpc.WebhookServiceServicer):
                 outcomes.append((arr_path, mapped, exc))
         return outcomes
 
+    async def _webhook_id(self, value: str) -> str:
+        """The whole webhook id ``value`` (an id or a unique prefix) stands for."""
+        return await self._queue.resolve_id("webhook", require_id(value, "webhook_id"), "webhook_id")
+
     @translates_errors
     async def ListWebhooks(
         self, request: webhook_service_pb2.ListWebhooksRequest, context: grpc.aio.ServicerContext
@@ -228,7 +232,7 @@ class WebhookServicer(webhook_service_pb2_grpc.WebhookServiceServicer):
     async def GetWebhook(
         self, request: webhook_service_pb2.GetWebhookRequest, context: grpc.aio.ServicerContext
     ) -> webhook_service_pb2.GetWebhookResponse:
-        info, counts, jobs = await self._queue.get_webhook(require_id(request.webhook_id, "webhook_id"))
+        info, counts, jobs = await self._queue.get_webhook(await self._webhook_id(request.webhook_id))
         return webhook_service_pb2.GetWebhookResponse(
             webhook=convert.webhook_to_pb(info, counts), jobs=[convert.job_to_pb(job) for job in jobs]
         )
@@ -237,9 +241,9 @@ class WebhookServicer(webhook_service_pb2_grpc.WebhookServiceServicer):
         self, request: webhook_service_pb2.WatchWebhookRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[webhook_service_pb2.WebhookEvent]:
         try:
-            webhook_id = require_id(request.webhook_id, "webhook_id")
-        except ApiError as exc:
-            await abort(context, exc)
+            webhook_id = await self._webhook_id(request.webhook_id)
+        except (ApiError, QueueError) as exc:
+            await abort_expected(context, exc)
 
         async def load() -> webhook_service_pb2.Webhook:
             info, counts, _jobs = await self._queue.get_webhook(webhook_id)

@@ -35,6 +35,7 @@ from arrtheaudio_server.queue.domain import (
     Stats,
     WebhookInfo,
 )
+from arrtheaudio_server.queue.short_ids import IdKind
 
 
 class Subscription(Protocol):
@@ -91,6 +92,10 @@ class QueueFacade(Protocol):
 
     async def cancel_batch(self, batch_id: str) -> tuple[BatchInfo, int]:
         """Cancel the batch's queued/waiting jobs (running ones finish); returns how many were cancelled."""
+        ...
+
+    async def resolve_id(self, kind: IdKind, text: str, field: str, *, missing_ok: bool = False) -> str:
+        """The whole id a unique prefix stands for (queue/short_ids.py); ``field`` names it in errors."""
         ...
 
     async def get_job(self, job_id: str) -> Job: ...

@@ -31,6 +31,7 @@ from arrtheaudio_server.clock import utc_midnight, utcnow
 from arrtheaudio_server.config import Settings
 from arrtheaudio_server.media.result import Container, ReasonCode
 from arrtheaudio_server.metadata.hints import MediaHints
+from arrtheaudio_server.queue import short_ids
 from arrtheaudio_server.queue.discovery import discover, extensions_for, validate_patterns
 from arrtheaudio_server.queue.domain import (
     BatchInfo,
@@ -58,6 +59,7 @@ from arrtheaudio_server.queue.domain import (
 from arrtheaudio_server.queue.facade import Subscription
 from arrtheaudio_server.queue.metadata_cache import DatabaseMetadataCache
 from arrtheaudio_server.queue.retention import cleanup_rules
+from arrtheaudio_server.queue.short_ids import IdKind
 from arrtheaudio_server.queue.storage import Changes, JobOutcome, NewJob, QueueStorage
 from arrtheaudio_server.queue.workers import Pipeline, RunningJob, WorkerPool
 
@@ -382,6 +384,9 @@ class QueueManager:
         self, *, limit: int = 50, offset: int = 0, status: BatchStatus | None = None
     ) -> tuple[list[BatchInfo], int]:
         return await self.storage.list_batches(limit=limit, offset=offset, status=status)
+
+    async def resolve_id(self, kind: IdKind, text: str, field: str, *, missing_ok: bool = False) -> str:
+        return await short_ids.resolve(self.storage.ids_with_prefix, kind, text, field, missing_ok=missing_ok)
 
     async def get_job(self, job_id: str) -> Job:
         return await self.storage.get_job(job_id)

@@ -903,6 +903,23 @@ class QueueStorage:
                 found[job.job_id] = job
         return [found[job_id] for job_id in job_ids if job_id in found]
 
+    async def ids_with_prefix(self, kind: str, prefix: str, limit: int) -> list[str]:
+        """Up to ``limit`` ids of ``kind`` (job/batch/webhook) starting with ``prefix``, sorted.
+
+        One range read on the id's unique index (``id >= prefix AND id < next(prefix)``)
+        rather than ``LIKE``, which PostgreSQL cannot serve from a btree index under a
+        non-C collation. ``prefix`` is lowercase hex (queue/short_ids.py), so bumping its last
+        character gives the exclusive upper bound.
+        """
+        column = {"job": J.c.job_id, "batch": BATCHES.c.batch_id, "webhook": WEBHOOKS.c.webhook_id}[kind]
+        upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+        query = select(column).where(column >= prefix, column < upper).order_by(column).limit(limit)
+
+        def read(conn: Connection) -> list[str]:
+            return [row[0] for row in conn.execute(query)]
+
+        return await self.engines.run_read(read)
+
     async def get_job(self, job_id: str) -> Job:
         def read(conn: Connection) -> Job | None:
             row = conn.execute(select(J).where(J.c.job_id == job_id)).first()
