@@ -8,7 +8,7 @@ import pytest
 from rich.console import Console
 
 from arrtheaudio.cli import render
-from arrtheaudio_proto.v1 import batch_service_pb2, common_pb2, job_service_pb2
+from arrtheaudio_proto.v1 import batch_service_pb2, common_pb2, job_service_pb2, webhook_service_pb2
 
 LONG_PATH = (
     "/media/tv/Some Very Long Show Name (2019)/Season 01/Some Very Long Show Name - S01E01 [WEBDL-1080p].mkv"
@@ -90,3 +90,18 @@ def test_details_show_the_whole_id() -> None:
     job = _jobs()[0]
     text = "\n".join(_lines(render.job_details(job), width=80))
     assert job.job_id in text
+
+
+def test_webhooks_table_fits_80_columns() -> None:
+    hooks = [
+        webhook_service_pb2.Webhook(
+            webhook_id=uuid.uuid4().hex,
+            source=common_pb2.SOURCE_SONARR,
+            event_type="Download",
+            title="Some Very Long Show Name (2019) - S01E01 - A Rather Long Episode Title",
+            file_count=12,
+        )
+        for _ in range(3)
+    ]
+    lines = _lines(render.webhooks_table(hooks, width=80), width=80)
+    _assert_short_ids_on_one_line(lines, [hook.webhook_id for hook in hooks])
