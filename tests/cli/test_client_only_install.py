@@ -23,7 +23,19 @@ from tests.support.media_files import AudioSpec, make_mkv, tools_available
 from tests.support.server import REPO_ROOT, ServerProcess, running_server
 
 # Never copied into the source tree we install from: environments, build output, caches.
-_NOT_SOURCE = {".venv", ".git", "build", "dist", "__pycache__", ".ruff_cache", ".pytest_cache", "htmlcov"}
+_NOT_SOURCE = {
+    ".venv",
+    ".git",
+    ".build",
+    "build",
+    "dist",
+    "__pycache__",
+    ".ruff_cache",
+    ".pytest_cache",
+    ".mypy_cache",
+    "htmlcov",
+    "node_modules",
+}
 _SERVER_COMMANDS = {"process", "scan", "serve"}
 
 # Run inside the client-only venv: import every client module, then `--help` of every command.
