@@ -66,10 +66,16 @@ def test_sonarr_download_with_basic_auth_fixes_the_file_and_curl_watches_it(stac
     )
     assert body["files"][0]["path"] == str(episode) and body["files"][0]["accepted"] is True
 
-    lines = stack.curl_watch(f"/jobs/{body['job_ids'][0]}:watch")
+    job_id = body["job_ids"][0]
+    lines = stack.curl_watch(f"/jobs/{job_id[:8]}:watch")  # a short id works over HTTP too
     assert lines[0]["type"] == "EVENT_TYPE_SNAPSHOT" and lines[-1]["final"] is True
     assert [int(line["sequence"]) for line in lines] == list(range(1, len(lines) + 1))
     job = lines[-1]["job"]
+    assert job["job_id"] == job_id
+    by_prefix = httpx.get(
+        f"{stack.url}/webhook/{body['webhook_id'][:6]}", headers={"x-api-key": API_KEY}, timeout=30
+    )
+    assert by_prefix.status_code == 200 and by_prefix.json()["webhook"]["webhook_id"] == body["webhook_id"]
     assert job["status"] == "JOB_STATUS_COMPLETED" and job["track_changed"] is True
     assert job["language"] == "jpn" and job["language_source"] == "LANGUAGE_SOURCE_ARR"
     assert read_back(episode).default_audio_indexes == [1]
