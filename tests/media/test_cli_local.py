@@ -46,9 +46,9 @@ def test_process_dry_run_and_json(media: Media) -> None:
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert data["reason_code"] == "dry_run" and data["selected"]["index"] == 2 and data["dry_run"] is True
-    assert data["default_after"] == [False, False, True] and data["write_method"] == "remux"
+    assert data["default_after"] == [False, False, True] and data["write_method"] == "in_place"
     text = CliRunner().invoke(cli, ["process", str(path), "--dry-run", "-l", "ita"]).output
-    assert "would write: remux" in text and "no → yes" in text
+    assert "would write: in place" in text and "no → yes" in text
     assert file_fingerprint(path) == before
 
 

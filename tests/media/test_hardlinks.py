@@ -148,6 +148,23 @@ def test_the_old_setting_is_named_with_its_replacement(tmp_path: Path) -> None:
         load_settings(config, create_if_missing=False)
 
 
+@pytest.mark.parametrize("policy", ["edit", "copy"])
+async def test_a_hard_linked_mp4_is_edited_in_place_or_copied(
+    media: Media, settings_factory: Callable[..., Settings], tmp_path: Path, policy: str
+) -> None:
+    path, seed = linked(media, tmp_path, "multi.mp4")
+    seed_before = file_fingerprint(seed)
+    inode = path.stat().st_ino
+    result = await run(settings_factory(language_priority=["jpn"], execution={"hardlinks": policy}), path)
+    assert result.reason_code is ReasonCode.CHANGED and result.write_method is WriteMethod.IN_PLACE, result
+    assert read_back(path).default_audio_indexes == [1]
+    if policy == "edit":  # the Arr library's usual case: fixed, and the link kept
+        assert path.stat().st_ino == inode and read_back(seed).default_audio_indexes == [1]
+    else:
+        assert path.stat().st_ino != inode and file_fingerprint(seed) == seed_before
+        assert "hard link broken" in (result.write_note or "")
+
+
 # --- every MKV layout through the pipeline ---------------------------------------------------
 
 FOUR = [

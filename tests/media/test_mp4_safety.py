@@ -15,8 +15,17 @@ from arrtheaudio_server.media.pipeline import Pipeline
 from arrtheaudio_server.media.result import ReasonCode, ResultStatus
 from arrtheaudio_server.media.tempfiles import cleanup_stale_temp_files, is_temp_file, temp_path_for
 from tests.support.media_files import file_fingerprint, read_back
+from tests.support.mp4_files import with_compressed_moov
 
 Media = Callable[..., Path]
+
+
+def remux_only(path: Path) -> Path:
+    """The MP4 with its index compressed (cmov): readable, but only the remux fallback may change it.
+
+    MP4s are edited in place by default; these tests are about the fallback's safety.
+    """
+    return with_compressed_moov(path)
 
 
 def _children_named(name: str) -> list[int]:
@@ -46,7 +55,7 @@ async def _wait_for(predicate: Callable[[], bool], timeout: float = 10.0) -> Non
 
 
 async def test_mode_mtime_and_owner_survive_the_remux(media: Media, settings_factory) -> None:
-    path = media("multi.mp4")
+    path = remux_only(media("multi.mp4"))
     path.chmod(0o640)
     os.utime(path, ns=(1_500_000_000_123_456_789, 1_500_000_000_123_456_789))
     before = os.stat(path)
@@ -73,7 +82,7 @@ async def test_mode_mtime_and_owner_survive_the_remux(media: Media, settings_fac
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="chown to another user needs root")
 async def test_owner_and_group_survive_for_another_user(media: Media, settings_factory) -> None:
-    path = media("multi.mp4")
+    path = remux_only(media("multi.mp4"))
     os.chown(path, 65534, 65534)
     result = await Pipeline(settings_factory(language_priority=["jpn"])).process(path)
     assert result.reason_code is ReasonCode.CHANGED
@@ -83,7 +92,7 @@ async def test_owner_and_group_survive_for_another_user(media: Media, settings_f
 async def test_a_hard_linked_mp4_that_needs_a_remux_is_refused_unless_copy_is_allowed(
     media: Media, settings_factory, tmp_path: Path
 ) -> None:
-    path = media("multi.mp4")
+    path = remux_only(media("multi.mp4"))
     twin = tmp_path / "twin.mp4"
     os.link(path, twin)
     before = file_fingerprint(path)
@@ -110,7 +119,7 @@ async def test_mkv_with_hard_links_is_edited_in_place(media: Media, settings_fac
 
 
 async def test_insufficient_space_is_reported_distinctly(media: Media, settings_factory) -> None:
-    path = media("multi.mp4")
+    path = remux_only(media("multi.mp4"))
     size = path.stat().st_size
     seen: list[Path] = []
 
@@ -132,7 +141,7 @@ async def test_insufficient_space_is_reported_distinctly(media: Media, settings_
 async def test_sigkilled_ffmpeg_leaves_the_original_byte_identical(
     media: Media, settings_factory, slow_ffmpeg: str
 ) -> None:
-    path = media("multi.mp4")
+    path = remux_only(media("multi.mp4"))
     before = file_fingerprint(path)
     pipeline = Pipeline(settings_factory(language_priority=["jpn"], tools={"ffmpeg": slow_ffmpeg}))
     task = asyncio.create_task(pipeline.process(path))
@@ -150,7 +159,7 @@ async def test_sigkilled_ffmpeg_leaves_the_original_byte_identical(
 async def test_cancelled_remux_kills_ffmpeg_removes_temp_and_reraises(
     media: Media, settings_factory, slow_ffmpeg: str
 ) -> None:
-    path = media("multi.mp4")
+    path = remux_only(media("multi.mp4"))
     before = file_fingerprint(path)
     pipeline = Pipeline(settings_factory(language_priority=["jpn"], tools={"ffmpeg": slow_ffmpeg}))
     task = asyncio.create_task(pipeline.process(path))
@@ -165,7 +174,7 @@ async def test_cancelled_remux_kills_ffmpeg_removes_temp_and_reraises(
 
 
 async def test_whole_file_timeout_stops_the_remux(media: Media, settings_factory, slow_ffmpeg: str) -> None:
-    path = media("multi.mp4")
+    path = remux_only(media("multi.mp4"))
     before = file_fingerprint(path)
     settings = settings_factory(
         language_priority=["jpn"], tools={"ffmpeg": slow_ffmpeg}, processing={"timeout_seconds": 0.4}
@@ -181,7 +190,7 @@ async def test_whole_file_timeout_stops_the_remux(media: Media, settings_factory
 async def test_a_file_changed_during_the_remux_is_not_replaced(
     media: Media, settings_factory, slow_ffmpeg: str
 ) -> None:
-    path = media("multi.mp4")
+    path = remux_only(media("multi.mp4"))
     pipeline = Pipeline(settings_factory(language_priority=["jpn"], tools={"ffmpeg": slow_ffmpeg}))
     task = asyncio.create_task(pipeline.process(path))
     await _wait_for(lambda: temp_path_for(path).exists())
@@ -197,7 +206,7 @@ async def test_ffmpeg_failure_keeps_the_original(media: Media, settings_factory,
     broken = tmp_path / "broken-ffmpeg"
     broken.write_text('#!/bin/sh\necho "simulated failure" >&2\nexit 1\n')
     broken.chmod(0o755)
-    path = media("multi.mp4")
+    path = remux_only(media("multi.mp4"))
     before = file_fingerprint(path)
     result = await Pipeline(
         settings_factory(language_priority=["jpn"], tools={"ffmpeg": str(broken)})
@@ -215,7 +224,7 @@ async def test_verification_failure_keeps_the_original(
         '#!/bin/bash\nlast="${@: -1}"\nset -- "${@:1:$#-1}"\nexec ffmpeg "$@" -metadata:s:a:0 title=Oops "$last"\n'
     )
     lossy.chmod(0o755)
-    path = media("multi.mp4")
+    path = remux_only(media("multi.mp4"))
     before = file_fingerprint(path)
     result = await Pipeline(
         settings_factory(language_priority=["jpn"], tools={"ffmpeg": str(lossy)})
@@ -255,7 +264,7 @@ async def test_waiting_for_a_remux_slot_does_not_count_against_the_timeout(
         processing={"timeout_seconds": 1.8, "max_mp4_concurrent": 1},
     )
     pipeline = Pipeline(settings)
-    first, second = media("multi.mp4", "a/one.mp4"), media("multi.mp4", "b/two.mp4")
+    first, second = remux_only(media("multi.mp4", "a/one.mp4")), remux_only(media("multi.mp4", "b/two.mp4"))
     results = await asyncio.gather(pipeline.process(first), pipeline.process(second))
     assert [r.reason_code for r in results] == [ReasonCode.CHANGED, ReasonCode.CHANGED], [
         r.reason for r in results

@@ -296,10 +296,10 @@ async def test_an_unexpected_error_is_an_internal_failure_not_an_exception(
 ) -> None:
     import arrtheaudio_server.media.pipeline as pipeline_module
 
-    async def broken_probe(*_args, **_kwargs):
+    def broken_read(*_args, **_kwargs):
         raise RuntimeError("bug in the probe")
 
-    monkeypatch.setattr(pipeline_module, "probe", broken_probe)
+    monkeypatch.setattr(pipeline_module, "read_file", broken_read)
     result = await run(settings_factory(), media("multi.mkv"))
     assert result.status is ResultStatus.FAILED and result.reason_code is ReasonCode.INTERNAL
     assert "bug in the probe" in result.reason and result.reason_code.retryable

@@ -68,7 +68,7 @@ async def test_mp4_chapter_text_track_and_titles_are_reported_for_the_remux(medi
         ("empty.mkv", Container.MKV, ReasonCode.CORRUPT, "empty"),
         ("empty.mp4", Container.MP4, ReasonCode.CORRUPT, "empty"),
         ("garbage.mkv", Container.MKV, ReasonCode.CORRUPT, "not a recognizable"),
-        ("garbage.mp4", Container.MP4, ReasonCode.CORRUPT, "not a recognizable"),
+        ("garbage.mp4", Container.MP4, ReasonCode.CORRUPT, "not a valid MP4"),
         ("truncated.mkv", Container.MKV, ReasonCode.CORRUPT, "truncated"),
         ("truncated.mp4", Container.MP4, ReasonCode.CORRUPT, "truncated"),
         ("misnamed.mkv", Container.MKV, ReasonCode.UNSUPPORTED, "MPEG-4"),

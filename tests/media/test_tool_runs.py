@@ -2,8 +2,9 @@
 wrapper that logs its call and then runs the real one, and ``arrtheaudio process`` runs as
 a user would run it (a real subprocess, no server).
 
-The floor the issue sets: 1 run (``mkvpropedit``) for an MKV that needs a change, 0 for any
-file that is already correct; the reading and the verification happen in-process.
+The floor the issue sets: 1 run (``mkvpropedit``) for an MKV that needs a change, 0 for an
+MP4 changed in place, 0 for any file that is already correct; the reading and the
+verification happen in-process. Only the MP4 remux fallback runs ffmpeg.
 """
 
 from __future__ import annotations
@@ -66,6 +67,27 @@ def test_a_changed_mkv_costs_one_mkvpropedit_run(media: Media, counted: tuple[di
     assert done.returncode == 0, done.stdout + done.stderr
     assert [line.split()[0] for line in runs(log)] == ["mkvpropedit"], runs(log)
     assert read_back(path).default_audio_indexes == [1]  # verified in-process, and really changed
+
+
+def test_a_changed_mp4_costs_no_tool_run(media: Media, counted: tuple[dict[str, str], Path]) -> None:
+    env, log = counted
+    path = media("multi.mp4")
+    inode = path.stat().st_ino
+    done = process(env, path, "-l", "jpn")
+    assert done.returncode == 0 and "written: in place" in done.stdout, done.stdout + done.stderr
+    assert runs(log) == []
+    assert read_back(path).default_audio_indexes == [1] and path.stat().st_ino == inode
+
+
+def test_only_the_remux_fallback_runs_ffmpeg(media: Media, counted: tuple[dict[str, str], Path]) -> None:
+    from tests.support.mp4_files import with_compressed_moov
+
+    env, log = counted
+    path = with_compressed_moov(media("multi.mp4"))
+    done = process(env, path, "-l", "jpn")
+    assert done.returncode == 0 and "written: remux (fallback:" in done.stdout, done.stdout + done.stderr
+    assert [line.split()[0] for line in runs(log)] == ["ffmpeg"], runs(log)
+    assert read_back(path).default_audio_indexes == [1]
 
 
 @pytest.mark.parametrize("name", ["correct.mkv", "correct.mp4"])

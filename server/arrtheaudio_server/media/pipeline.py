@@ -10,8 +10,9 @@ probe → language plan (arr → tmdb → heuristic → priority) → choose the
 already correct or dry run → plan the write (method, hard links) → write → verify.
 
 How a change is written (``ProcessResult.write_method`` / ``write_note`` say which and why):
-MKV by one ``mkvpropedit`` run, verified by the in-process reader; MP4 by the atomic
-remux. Hard links follow ``execution.hardlinks``: ``edit`` changes the shared inode (every
+MKV by one ``mkvpropedit`` run; MP4 in place (the audio tkhd flag bytes, ``mp4_inplace``),
+or by the atomic remux only where ``mp4_read`` says the layout cannot be edited safely.
+Verification re-reads in-process, so an in-place MP4 change runs no tool at all. Hard links follow ``execution.hardlinks``: ``edit`` changes the shared inode (every
 name sees it), ``skip`` leaves the file alone, ``copy`` gives this name an edited copy
 (``copy_edit``). Only a remux or a copy needs free space, so only they can end in
 ``insufficient_space`` (which the queue turns into ``waiting_for_space``).
@@ -32,7 +33,9 @@ from arrtheaudio_server.config import Settings
 from arrtheaudio_server.media.copy_edit import copy_preflight, edit_a_copy
 from arrtheaudio_server.media.mkv import set_default_audio_mkv
 from arrtheaudio_server.media.mp4 import preflight, set_default_audio_mp4
-from arrtheaudio_server.media.probe import ProbeFailure, ProbeInfo, probe
+from arrtheaudio_server.media.mp4_inplace import set_default_in_place
+from arrtheaudio_server.media.mp4_read import read_mp4
+from arrtheaudio_server.media.probe import FileRead, ProbeFailure, ProbeInfo, probe, read_file
 from arrtheaudio_server.media.result import (
     AudioTrack,
     Container,
@@ -132,8 +135,10 @@ def _verify(before: ProbeInfo, after: ProbeInfo | ProbeFailure, target: int) -> 
             f"streams/chapters changed from {before.stream_count}/{before.chapters} "
             f"to {after.stream_count}/{after.chapters}"
         )
-    strip = [replace(t, default=False, track_id=0) for t in before.tracks]
-    if [replace(t, default=False, track_id=0) for t in after.tracks] != strip:
+    # The default flag is what changed; the in-place MP4 writer may also put the audio tracks
+    # into one alternate group. Everything else must be as before.
+    strip = [replace(t, default=False, track_id=0, alternate_group=None) for t in before.tracks]
+    if [replace(t, default=False, track_id=0, alternate_group=None) for t in after.tracks] != strip:
         problems.append("audio track languages, titles or codecs changed")
     if problems:
         return WriteFailure(ReasonCode.VERIFY_FAILED, "verification failed: " + "; ".join(problems))
@@ -244,9 +249,10 @@ class Pipeline:
         if problem is not None:
             return progress.result(failed, *problem)
 
-        info = await probe(path, container)
-        if isinstance(info, ProbeFailure):
-            return progress.result(failed, info.reason_code, info.reason)
+        read = await asyncio.to_thread(read_file, path, container)
+        if isinstance(read, ProbeFailure):
+            return progress.result(failed, read.reason_code, read.reason)
+        info = read.info
         progress.tracks = info.tracks
         if not info.tracks:
             return progress.result(skipped, ReasonCode.NO_AUDIO, "the file has no audio tracks")
@@ -268,7 +274,7 @@ class Pipeline:
             return progress.result(
                 skipped, ReasonCode.ALREADY_CORRECT, f"already correct: {describe} is the only default"
             )
-        plan = await asyncio.to_thread(self._plan, path, info)
+        plan = await asyncio.to_thread(self._plan, path, read)
         if isinstance(plan, WriteFailure):
             return progress.result(skipped, plan.reason_code, plan.reason)
         progress.write_method, progress.write_note = plan.method, plan.note
@@ -280,7 +286,7 @@ class Pipeline:
                 skipped, ReasonCode.DRY_RUN, f"dry run: would make {describe} the only default ({how})"
             )
 
-        failure = await self._write(path, info, choice.index, plan, progress)
+        failure = await self._write(path, read, choice.index, plan, progress)
         if failure is not None:
             progress.write_method, progress.write_note = WriteMethod.NONE, None
             return progress.result(failed, failure.reason_code, failure.reason)
@@ -309,16 +315,20 @@ class Pipeline:
         progress.selected = SelectedTrack(index=choice.track.index, language=choice.track.language)
         return progress.selected
 
-    def _plan(self, path: Path, info: ProbeInfo) -> WritePlan | WriteFailure:
+    def _plan(self, path: Path, read: FileRead) -> WritePlan | WriteFailure:
         """The write method and the hard-link handling (blocking stat: run in a thread)."""
+        info = read.info
         if info.not_editable:
             return WriteFailure(ReasonCode.UNSUPPORTED, info.not_editable)
         links = os.stat(path).st_nlink
         policy = self.settings.execution.hardlinks
         if info.container is Container.MKV:
             method, fallback = WriteMethod.MKVPROPEDIT, None
+        elif read.mp4 is not None and read.mp4.fallback_reason is None:
+            method, fallback = WriteMethod.IN_PLACE, None
         else:
-            method, fallback = WriteMethod.REMUX, "no in-place MP4 editor in this version"
+            method = WriteMethod.REMUX
+            fallback = read.mp4.fallback_reason if read.mp4 is not None else "the MP4 layout is unknown"
         notes = [f"fallback: {fallback}"] if fallback else []
         copy_first = False
         if links > 1:
@@ -343,11 +353,16 @@ class Pipeline:
         return WritePlan(method=method, note="; ".join(notes) or None, copy_first=copy_first)
 
     async def _write(
-        self, path: Path, info: ProbeInfo, target: int, plan: WritePlan, progress: _Progress
+        self, path: Path, read: FileRead, target: int, plan: WritePlan, progress: _Progress
     ) -> WriteFailure | None:
+        info = read.info
         if plan.method is WriteMethod.REMUX:
             return await self._remux(path, info, target, progress)
-        edit = self._mkv_editor(info, target)
+        edit = (
+            self._mkv_editor(info, target)
+            if plan.method is WriteMethod.MKVPROPEDIT
+            else self._mp4_editor(info, target)
+        )
         if not plan.copy_first:
             return await edit(path)
         failure = await asyncio.to_thread(copy_preflight, path, free_space=self._free_space)
@@ -365,6 +380,27 @@ class Pipeline:
             )
             if failure is None and self.settings.execution.verify_after_write:
                 failure = _verify(info, await probe(where, Container.MKV), target)
+            return failure
+
+        return edit
+
+    def _mp4_editor(self, info: ProbeInfo, target: int) -> Callable[[Path], Awaitable[WriteFailure | None]]:
+        async def edit(where: Path) -> WriteFailure | None:
+            # Read the very file to be written (the original, or a hard-link copy of it), so
+            # the flag offsets and the "unchanged since read" check are its own.
+            def write() -> WriteFailure | None:
+                current = read_mp4(where)
+                if isinstance(current, ProbeFailure):
+                    return WriteFailure(ReasonCode.TOOL_FAILED, f"cannot re-read the file: {current.reason}")
+                if current.fallback_reason is not None:
+                    return WriteFailure(
+                        ReasonCode.TOOL_FAILED, f"the file changed: {current.fallback_reason}"
+                    )
+                return set_default_in_place(where, current, target)
+
+            failure = await asyncio.to_thread(write)
+            if failure is None and self.settings.execution.verify_after_write:
+                failure = _verify(info, await probe(where, Container.MP4), target)
             return failure
 
         return edit
