@@ -83,7 +83,9 @@ def test_batch_load_mkv(tmp_path: Path) -> None:
     _positive(r["bare_files_per_s"], r["pipeline_files_per_s"], r["service_files_per_s"])
     assert r["service_over_bare"] == pytest.approx(r["service_files_per_s"] / r["bare_files_per_s"], rel=0.01)
     assert r["enqueue"]["files"] == r["enqueue"]["discovered"] == r["enqueue"]["jobs"] == 40
-    assert [t["name"] for t in data["targets"]] == ["service / bare (MKV needing a change)"]
+    assert [t["name"] for t in data["targets"]] == [
+        "service / bare mkvpropedit loop (MKV needing a change, verification on)"
+    ]
 
 
 @pytest.mark.postgres
@@ -114,7 +116,7 @@ def test_batch_load_mp4_already_correct_on_postgres(tmp_path: Path) -> None:
     assert r["service"]["skipped"] == 2 and r["service"]["track_changes"] == 0
     assert "enqueue" not in r
     assert r["service_cost_over_read"] > 0
-    assert [t["name"] for t in data["targets"]] == ["already-correct file cost / one track read"]
+    assert [t["name"] for t in data["targets"]] == ["service / in-process reader loop (already-correct MP4)"]
 
 
 @pytest.mark.envoy

@@ -36,6 +36,7 @@ from tests.reliability.harness import (
 from tests.reliability.results import record
 from tests.reliability.test_kill_mid_remux import SLOW_FFMPEG
 from tests.support.media_files import AudioSpec, make_mp4
+from tests.support.mp4_files import with_compressed_moov
 from tests.support.server import make_server
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
@@ -90,10 +91,14 @@ def _fill(path: Path, *, leave: int = 0) -> int:
 
 
 def _movie(root: Path) -> Path:
-    return make_mp4(
-        root / "Movie (2021)" / "Movie (2021).mp4",
-        tracks=[AudioSpec("eng", default=True), AudioSpec("jpn")],
-        duration=6.0,
+    # A compressed index (cmov): only the remux fallback can change it, and only the remux
+    # (or a hard-link copy) needs free space; MP4s edited in place never wait for space.
+    return with_compressed_moov(
+        make_mp4(
+            root / "Movie (2021)" / "Movie (2021).mp4",
+            tracks=[AudioSpec("eng", default=True), AudioSpec("jpn")],
+            duration=6.0,
+        )
     )
 
 

@@ -33,6 +33,7 @@ from tests.reliability.harness import (
 )
 from tests.reliability.results import record
 from tests.support.media_files import AudioSpec, make_mp4
+from tests.support.mp4_files import with_compressed_moov
 from tests.support.server import ServerProcess, make_server
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
@@ -59,10 +60,14 @@ exec {real} "$@"
 
 def _setup(tmp_path: Path) -> tuple[ServerProcess, Path, Path, Database]:
     root = tmp_path / "media"
-    movie = make_mp4(
-        root / "Movie (2020)" / "Movie (2020).mp4",
-        tracks=[AudioSpec("eng", default=True), AudioSpec("jpn")],
-        duration=6.0,
+    # A compressed index (cmov): MP4s are edited in place by default, this one can only be
+    # remuxed, which is the write this scenario kills.
+    movie = with_compressed_moov(
+        make_mp4(
+            root / "Movie (2020)" / "Movie (2020).mp4",
+            tracks=[AudioSpec("eng", default=True), AudioSpec("jpn")],
+            duration=6.0,
+        )
     )
     ctl = tmp_path / "ctl"
     ctl.mkdir()
