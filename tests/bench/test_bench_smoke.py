@@ -115,7 +115,7 @@ def test_batch_load_mp4_already_correct_on_postgres(tmp_path: Path) -> None:
     assert r["service"]["reason_codes"] == {"already_correct": 2}
     assert r["service"]["skipped"] == 2 and r["service"]["track_changes"] == 0
     assert "enqueue" not in r
-    assert r["service_cost_over_read"] > 0
+    assert r["service_over_bare"] > 0
     assert [t["name"] for t in data["targets"]] == ["service / in-process reader loop (already-correct MP4)"]
 
 
