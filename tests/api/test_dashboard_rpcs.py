@@ -197,8 +197,11 @@ def metric_values(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], fl
 
 async def test_metrics_agree_with_the_queue_after_a_batch(api_factory: ApiFactory) -> None:
     api = await api_factory(language_priority=["jpn", "eng"], **NO_RETRIES)
-    await failed_batch(api, api.library.root / "metrics", bad=1, good=2)
     stub = dashboard_service_pb2_grpc.DashboardServiceStub(api.channel)
+    start = metric_values(
+        (await stub.GetMetrics(dashboard_service_pb2.GetMetricsRequest(), metadata=AUTH)).data.decode()
+    )
+    await failed_batch(api, api.library.root / "metrics", bad=1, good=2)
     body = await stub.GetMetrics(dashboard_service_pb2.GetMetricsRequest(), metadata=AUTH)
     assert body.content_type.startswith("text/plain")
     values = metric_values(body.data.decode())
@@ -221,6 +224,11 @@ async def test_metrics_agree_with_the_queue_after_a_batch(api_factory: ApiFactor
     assert values[("arrtheaudio_job_duration_seconds_sum", (("container", "mkv"),))] > 0
     assert values[("arrtheaudio_batches", (("status", "completed"),))] == 1
     assert values[("arrtheaudio_workers", ())] == 1 and values[("arrtheaudio_workers_busy", ())] == 0
+    # This process's tool runs: the two good files were each changed by one mkvpropedit run.
+    edits = ("arrtheaudio_tool_runs_total", (("outcome", "ok"), ("tool", "mkvpropedit")))
+    assert values[edits] - start.get(edits, 0) >= 2
+    timed = ("arrtheaudio_tool_duration_seconds_count", (("tool", "mkvpropedit"),))
+    assert values[timed] - start.get(timed, 0) >= 2
     await api.sonarr(b'{"eventType": "Test"}')
     after = metric_values(
         (await stub.GetMetrics(dashboard_service_pb2.GetMetricsRequest(), metadata=AUTH)).data.decode()

@@ -20,6 +20,7 @@ from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
+from arrtheaudio_server import observability
 from arrtheaudio_server.metadata.arr_payload import PayloadError
 from arrtheaudio_server.paths import PathRejected
 from arrtheaudio_server.queue import domain as d
@@ -178,6 +179,7 @@ def translates_errors(method: Callable[..., Awaitable[R]]) -> Callable[..., Awai
             if error is not None:
                 await abort(context, error)
             log.exception("rpc.internal_error", method=method.__name__)
+            observability.RPC_INTERNAL_ERRORS.labels(method.__name__).inc()
             await context.abort_with_status(rpc_status.to_status(internal_status(exc)))
             raise  # pragma: no cover - abort_with_status raises
 

@@ -7,7 +7,7 @@ lifetime table survives retention). What only a process knows (its busy workers,
 deliveries it answered, tool runs) is reported per process, as Prometheus expects.
 
 prometheus_client renders the text: one fresh registry per scrape with a collector that yields
-the figures read for that scrape, plus the process registry (:mod:`.process_metrics`).
+the figures read for that scrape, plus the process registry (:mod:`arrtheaudio_server.observability`).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric, SummaryMetricFamily
 from prometheus_client.registry import Collector
 
-from arrtheaudio_server.api import process_metrics
+from arrtheaudio_server import observability
 from arrtheaudio_server.queue.domain import MetricsFigures
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
@@ -79,4 +79,4 @@ class _StoreCollector(Collector):
 def render(figures: MetricsFigures, *, workers_total: int, workers_busy: int) -> bytes:
     registry = CollectorRegistry(auto_describe=False)
     registry.register(_StoreCollector(figures, workers_total=workers_total, workers_busy=workers_busy))
-    return generate_latest(registry) + generate_latest(process_metrics.REGISTRY)
+    return generate_latest(registry) + generate_latest(observability.REGISTRY)

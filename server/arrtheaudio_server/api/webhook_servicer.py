@@ -20,7 +20,8 @@ import structlog
 from google.rpc import error_details_pb2
 
 from arrtheaudio_proto.v1 import common_pb2, webhook_service_pb2, webhook_service_pb2_grpc
-from arrtheaudio_server.api import convert, process_metrics
+from arrtheaudio_server import observability
+from arrtheaudio_server.api import convert
 from arrtheaudio_server.api.auth import Credentials
 from arrtheaudio_server.api.errors import ApiError, FieldViolation, abort_expected, translates_errors
 from arrtheaudio_server.api.validation import enum_value, page, require_id
@@ -77,13 +78,13 @@ class WebhookServicer(webhook_service_pb2_grpc.WebhookServiceServicer):
             reply = await self._answer(kind, request, context, response_type)
         except ApiError as exc:
             outcome = "unauthenticated" if exc.code == grpc.StatusCode.UNAUTHENTICATED else "rejected"
-            process_metrics.WEBHOOK_DELIVERIES.labels(kind, outcome).inc()
+            observability.WEBHOOK_DELIVERIES.labels(kind, outcome).inc()
             raise
         except Exception:
-            process_metrics.WEBHOOK_DELIVERIES.labels(kind, "rejected").inc()
+            observability.WEBHOOK_DELIVERIES.labels(kind, "rejected").inc()
             raise
         accepted = reply.status == webhook_service_pb2.WEBHOOK_STATUS_ACCEPTED
-        process_metrics.WEBHOOK_DELIVERIES.labels(kind, "accepted" if accepted else "ignored").inc()
+        observability.WEBHOOK_DELIVERIES.labels(kind, "accepted" if accepted else "ignored").inc()
         return reply
 
     async def _answer(

@@ -30,6 +30,8 @@ from pathlib import Path
 
 import structlog
 
+from arrtheaudio_server import observability
+
 log = structlog.get_logger(__name__)
 
 # Enough to explain a failure; a runaway tool cannot fill memory with its chatter.
@@ -49,6 +51,15 @@ class ToolResult:
     @property
     def ok(self) -> bool:
         return self.returncode == 0 and not self.timed_out and self.error is None
+
+    @property
+    def outcome(self) -> str:
+        """ok, failed (non-zero exit), timeout or missing (could not be started): a metrics label."""
+        if self.error:
+            return "missing"
+        if self.timed_out:
+            return "timeout"
+        return "ok" if self.returncode == 0 else "failed"
 
     @property
     def stdout_text(self) -> str:
@@ -109,8 +120,17 @@ async def run_tool(
     """Run ``argv`` to completion or until ``timeout`` seconds; never leaves the process running.
 
     ``asyncio.CancelledError`` propagates (after the process is killed and reaped), so a
-    caller's own timeout or shutdown works as expected.
+    caller's own timeout or shutdown works as expected. Every finished run is counted for
+    /metrics (tool, outcome, duration).
     """
+    result = await _run(argv, timeout=timeout, cwd=cwd)
+    observability.record_tool(
+        result.argv[0] if result.argv else "", outcome=result.outcome, seconds=result.duration_ms / 1000
+    )
+    return result
+
+
+async def _run(argv: Sequence[str | Path], *, timeout: float, cwd: Path | None) -> ToolResult:
     args = tuple(str(part) for part in argv)
     started = time.monotonic()
 

@@ -26,7 +26,7 @@ from typing import Any, Protocol, Self
 
 import structlog
 
-from arrtheaudio_server import ids
+from arrtheaudio_server import ids, observability
 from arrtheaudio_server.clock import utc_midnight, utcnow
 from arrtheaudio_server.config import Settings
 from arrtheaudio_server.media.result import Container, ReasonCode
@@ -247,6 +247,7 @@ class QueueManager:
                 raise
             except Exception as exc:  # noqa: BLE001 - keep housekeeping alive through DB hiccups
                 log.warning("queue.housekeeping_failed", error=repr(exc))
+                observability.STORAGE_ERRORS.labels("housekeeping").inc()
             await asyncio.sleep(tick)
 
     # --- events -------------------------------------------------------------------------

@@ -37,6 +37,7 @@ from typing import Any, Protocol
 
 import structlog
 
+from arrtheaudio_server import observability
 from arrtheaudio_server.clock import utcnow
 from arrtheaudio_server.config import ProcessingSettings
 from arrtheaudio_server.media.result import Container, ProcessResult, ReasonCode, ResultStatus
@@ -152,6 +153,7 @@ class WorkerPool:
                 )
             except Exception as exc:  # noqa: BLE001 - storage hiccup: log, back off, try again
                 log.warning("queue.claim_failed", worker=worker_id, error=str(exc))
+                observability.STORAGE_ERRORS.labels("claim").inc()
                 claimed = None
             holds_mp4 = mp4_slot and claimed is not None and claimed.job.container == Container.MP4
             if mp4_slot and not holds_mp4:
@@ -270,6 +272,7 @@ class WorkerPool:
                 )
             except Exception as exc:  # noqa: BLE001 - keep running; the lease has slack
                 log.warning("queue.heartbeat_failed", job_id=running.job.job_id, error=str(exc))
+                observability.STORAGE_ERRORS.labels("heartbeat").inc()
                 continue
             if state is None or state:
                 running.stop_reason = running.stop_reason or ("lease_lost" if state is None else "cancel")
