@@ -60,31 +60,41 @@ async function renderList(main, { params, signal }) {
   });
 }
 
+const WRITE_METHODS = {
+  none: "nothing written",
+  in_place: "in place (MP4 track header flags)",
+  mkvpropedit: "mkvpropedit (MKV header edited in place)",
+  remux: "remux (ffmpeg -c copy into a new file)",
+};
+
 function trackRows(job) {
-  // #10's Job.tracks (one entry per audio track) when the server reports them; else the chosen one.
+  // Job.audio_tracks (every audio track as read, default before -> after) when the server
+  // reports them; otherwise the chosen track alone.
   const chosen = job.selected_track;
-  const tracks = Array.isArray(job.tracks) ? job.tracks : [];
+  const tracks = Array.isArray(job.audio_tracks) ? job.audio_tracks : [];
   if (tracks.length) {
     return tracks.map((track, position) => {
       const index = track.index ?? position;
-      const isChosen = chosen && chosen.index === index;
+      const isChosen = Boolean(chosen) && (chosen.index ?? 0) === index;
       const flags = [
-        track.default || track.is_default ? "default" : "",
         track.commentary ? "commentary" : "",
-        track.visual_impaired || track.visually_impaired ? "audio description" : "",
+        track.visual_impaired ? "audio description" : "",
         track.hearing_impaired ? "hearing impaired" : "",
         track.original ? "original" : "",
         track.forced ? "forced" : "",
       ].filter(Boolean);
+      const before = track.default_before ? "default" : "—";
+      const after = track.default_after ? "default" : "—";
       return h(
         "tr",
         { class: isChosen ? "chosen" : null, dataset: { trackIndex: index } },
         h("td", { class: "num" }, String(index)),
-        h("td", null, track.language || "und"),
+        h("td", null, track.ietf || track.language || "und"),
         h("td", null, h("span", { dir: "auto" }, track.title || "")),
         h("td", null, track.codec || ""),
         h("td", { class: "num" }, track.channels ? String(track.channels) : ""),
         h("td", null, flags.join(", ")),
+        h("td", null, before === after ? before : `${before} → ${after}`),
         h("td", null, isChosen ? h("strong", null, "chosen") : ""),
       );
     });
@@ -96,6 +106,7 @@ function trackRows(job) {
       { class: "chosen", dataset: { trackIndex: chosen.index ?? 0 } },
       h("td", { class: "num" }, String(chosen.index ?? 0)),
       h("td", null, chosen.language || "und"),
+      h("td", null, ""),
       h("td", null, ""),
       h("td", null, ""),
       h("td", null, ""),
@@ -119,6 +130,8 @@ function jobDetails(job, actions) {
     ["Reason", job.reason_code ? h("span", null, h("code", null, job.reason_code), " ", h("span", { dir: "auto" }, job.reason || "")) : job.reason || ""],
     ["Language aimed for", language],
     ["Track changed", job.track_changed ? "yes" : job.dry_run ? "no (dry run)" : "no"],
+    ["Written by", WRITE_METHODS[f.unspecified(f.enumName(job.write_method, "WRITE_METHOD_"))] || ""],
+    ["Write note", job.write_note ? h("span", { dir: "auto" }, job.write_note) : ""],
     ["Container", f.unspecified(f.container(job.container))],
     ["Source", f.unspecified(f.source(job.source))],
     ["Priority", f.unspecified(f.priority(job.priority))],
@@ -132,13 +145,13 @@ function jobDetails(job, actions) {
     ["Webhook", job.webhook_id ? h("a", { href: `#/webhooks/${encodeURIComponent(job.webhook_id)}` }, job.webhook_id) : ""],
   ].filter(([, value]) => value !== "");
   const tracks = trackRows(job);
-  const reportsTracks = Array.isArray(job.tracks) && job.tracks.length;
+  const reportsTracks = Array.isArray(job.audio_tracks) && job.audio_tracks.length;
   return [
     h("dl", { class: "kv panel", id: "job-details", dataset: { status } }, rows.map(([name, value]) => [h("dt", null, name), h("dd", null, value)])),
     actions,
     h("h2", null, "Audio tracks"),
     tracks.length
-      ? table([num("#"), "Language", "Title", "Codec", num("Channels"), "Flags", ""], tracks, { id: "tracks" })
+      ? table([num("#"), "Language", "Title", "Codec", num("Channels"), "Flags", "Default", ""], tracks, { id: "tracks" })
       : h("p", { class: "muted" }, "No track chosen yet."),
     tracks.length && !reportsTracks ? h("p", { class: "muted" }, "This server reports only the chosen track, not the file's whole track list.") : null,
     job.language
