@@ -72,6 +72,7 @@ async def test_retry_a_failed_job_once_its_file_is_replaced(api_factory: ApiFact
     done = await api.wait_job(failed_id)
     assert done.status == common_pb2.JOB_STATUS_COMPLETED and done.result == common_pb2.JOB_RESULT_SUCCESS
     assert done.attempts == 1 and done.selected_track.language == "jpn"
+    assert [track.language for track in done.audio_tracks] == ["eng", "jpn"]  # read from the new file
     assert read_back(folder / "bad0.mkv").default_audio_indexes == [1]
     # The batch was reopened for the retry and completed again; the job counts once, by its last outcome.
     batch = await wait_batch(api, batch_id)

@@ -75,7 +75,7 @@ def test_breaking_check_skips_without_a_previous_commit(proto_repo: Path) -> Non
 
 
 def test_breaking_check_fails_on_a_removed_field_and_passes_an_added_one(proto_repo: Path) -> None:
-    _edit_job(proto_repo, "  bool dry_run = 22;\n", "  bool dry_run = 22;\n  string note = 23;\n")
+    _edit_job(proto_repo, "  bool dry_run = 22;\n", "  bool dry_run = 22;\n  string note = 99;\n")
     _commit(proto_repo, "add a field")
     ok = _run(["bash", "scripts/buf_breaking.sh"], proto_repo)
     assert ok.returncode == 0, ok.stdout + ok.stderr

@@ -104,6 +104,12 @@ def test_dry_run_then_real_scan_reach_100_percent_live(page: Watched, dashboard:
     chosen = page.page.locator("#tracks tr.chosen")
     expect(chosen).to_have_count(1)
     expect(chosen).to_contain_text("jpn")
+    expect(chosen).to_contain_text("— → default")
+    rows = page.page.locator("#tracks tbody tr")
+    expect(rows).to_have_count(2)  # every audio track of the file, as read
+    expect(rows.first).to_contain_text("eng")
+    expect(rows.first).to_contain_text("default → —")
+    expect(page.page.locator("#job-details")).to_contain_text("mkvpropedit")
     expect(page.page.locator("#why")).to_contain_text("the language priority list")
     expect(page.page.locator("#job-details")).to_have_attribute("data-status", "completed")
     dashboard.screenshot(page.page, "job")
@@ -212,7 +218,8 @@ def test_overview_jobs_webhooks_and_statistics_pages(page: Watched, dashboard: D
     today = page.page.locator("#daily-chart g").last
     expect(today).to_be_attached()
     stats = dashboard.api("GET", "/stats")
-    assert int(today.get_attribute("data-total")) == stats["today"]["total"] > 0
+    assert stats["today"]["total"] > 0
+    expect(today).to_have_attribute("data-total", str(stats["today"]["total"]))
     expect(page.page.locator("#outcomes")).to_contain_text("lifetime")
     dashboard.screenshot(page.page, "stats")
 

@@ -7,7 +7,8 @@ file, freed space), so it is a fresh start rather than one more automatic attemp
   is already on its way);
 * ``attempts`` goes back to 0, so the job gets the full ``processing.retry_attempts`` budget
   again — kept, a job that had used up its retries would fail for good after one more try;
-* result, reason, timings, chosen track and lease are cleared; the job id, file, source,
+* result, reason, timings, chosen track, the tracks read and the write method, and the lease
+  are cleared; the job id, file, source,
   batch/webhook links and dry-run flag stay, so the job keeps its history in lists and batches;
 * priority is NORMAL (a manual request), claimable at once.
 
@@ -48,5 +49,9 @@ def requeue_values(now: datetime) -> dict[str, Any]:
         "language": None,
         "language_source": None,
         "cancel_requested": False,
+        # What the last attempt read and wrote describes the file as it was then (#10's columns).
+        "tracks": None,
+        "write_method": None,
+        "write_note": None,
         **claims.LEASE_CLEARED,
     }

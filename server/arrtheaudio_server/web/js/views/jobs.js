@@ -132,6 +132,7 @@ function jobDetails(job, actions) {
     ["Track changed", job.track_changed ? "yes" : job.dry_run ? "no (dry run)" : "no"],
     ["Written by", WRITE_METHODS[f.unspecified(f.enumName(job.write_method, "WRITE_METHOD_"))] || ""],
     ["Write note", job.write_note ? h("span", { dir: "auto" }, job.write_note) : ""],
+    null, // the rest: below the tracks
     ["Container", f.unspecified(f.container(job.container))],
     ["Source", f.unspecified(f.source(job.source))],
     ["Priority", f.unspecified(f.priority(job.priority))],
@@ -143,11 +144,14 @@ function jobDetails(job, actions) {
     ["Worker", job.worker_id || ""],
     ["Batch", job.batch_id ? h("a", { href: `#/scans/${encodeURIComponent(job.batch_id)}` }, job.batch_id) : ""],
     ["Webhook", job.webhook_id ? h("a", { href: `#/webhooks/${encodeURIComponent(job.webhook_id)}` }, job.webhook_id) : ""],
-  ].filter(([, value]) => value !== "");
+  ];
+  const cut = rows.indexOf(null);
+  const kv = (items, attrs) =>
+    h("dl", { class: "kv panel", ...attrs }, items.filter(([, value]) => value !== "").map(([name, value]) => [h("dt", null, name), h("dd", null, value)]));
   const tracks = trackRows(job);
   const reportsTracks = Array.isArray(job.audio_tracks) && job.audio_tracks.length;
   return [
-    h("dl", { class: "kv panel", id: "job-details", dataset: { status } }, rows.map(([name, value]) => [h("dt", null, name), h("dd", null, value)])),
+    kv(rows.slice(0, cut), { id: "job-details", dataset: { status } }),
     actions,
     h("h2", null, "Audio tracks"),
     tracks.length
@@ -157,6 +161,8 @@ function jobDetails(job, actions) {
     job.language
       ? h("p", { id: "why" }, `Why: the language aimed for is ${job.language}, decided by ${f.languageSourceText(job.language_source)}.`)
       : null,
+    h("h2", null, "Details"),
+    kv(rows.slice(cut + 1), { id: "job-more" }),
   ];
 }
 
