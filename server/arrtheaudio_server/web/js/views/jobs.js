@@ -94,7 +94,7 @@ function trackRows(job) {
         h("td", null, track.codec || ""),
         h("td", { class: "num" }, track.channels ? String(track.channels) : ""),
         h("td", null, flags.join(", ")),
-        h("td", null, before === after ? before : `${before} → ${after}`),
+        h("td", { class: "nowrap" }, before === after ? before : `${before} → ${after}`),
         h("td", null, isChosen ? h("strong", null, "chosen") : ""),
       );
     });
