@@ -91,6 +91,10 @@ class Dashboard:
             stem = self.artifacts / f"{name}-{size['width']}"
             page.screenshot(path=f"{stem}.png", full_page=True)
             page.screenshot(path=f"{stem}-screen.png")
+            # Usable at this width: the page itself never scrolls sideways (wide tables scroll
+            # inside their own box).
+            overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+            assert overflow <= 0, f"{name} at {size['width']} px is {overflow} px too wide"
         page.set_viewport_size(WIDE)
 
 

@@ -204,6 +204,7 @@ def test_overview_jobs_webhooks_and_statistics_pages(page: Watched, dashboard: D
     dashboard.screenshot(page.page, "webhooks")
     row.locator("a").click()
     expect(page.page.locator("#webhook-jobs tbody tr")).to_have_count(2)
+    dashboard.screenshot(page.page, "webhook")
 
     open_page(page, dashboard, "#/jobs")
     expect(page.page.locator("#jobs-list tbody tr").first).to_be_visible()
@@ -268,3 +269,32 @@ def test_metrics_and_security_headers_through_envoy(dashboard: Dashboard) -> Non
     assert page.headers["x-content-type-options"] == "nosniff"
     assert httpx.get(dashboard.url + "/ui/js/app.js").headers["content-type"].startswith("text/javascript")
     time.sleep(0)
+
+
+def test_every_page_is_reachable_by_keyboard(page: Watched, dashboard: Dashboard) -> None:
+    open_page(page, dashboard, "#/")
+    expect(page.page.locator("h1")).to_have_text("Overview")
+    reached: dict[str, str] = {}
+    for _ in range(12):  # skip link, brand, the five pages, sign out
+        page.page.keyboard.press("Tab")
+        focused = page.page.evaluate("document.activeElement.textContent.trim()")
+        reached.setdefault(focused, page.page.evaluate("document.activeElement.tagName"))
+    for name in (
+        "Skip to content",
+        "Overview",
+        "Library scans",
+        "Jobs",
+        "Webhooks",
+        "Statistics",
+        "Sign out",
+    ):
+        assert name in reached, reached
+    page.page.focus("nav a[data-page=stats]")
+    page.page.keyboard.press("Enter")
+    expect(page.page.locator("h1")).to_have_text("Statistics")
+    # The scan form is filled and sent from the keyboard alone.
+    open_page(page, dashboard, "#/scans")
+    page.page.focus("#scan-path")
+    page.page.keyboard.type("/not/inside/the/roots")
+    page.page.keyboard.press("Enter")
+    expect(page.page.locator("#start-error")).to_contain_text("outside")
