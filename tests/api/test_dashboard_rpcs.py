@@ -4,6 +4,7 @@ deliveries, the dashboard's files and the Prometheus scrape."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import grpc
@@ -122,6 +123,35 @@ async def test_retry_a_batch_requeues_only_its_failed_jobs(api_factory: ApiFacto
         batch_service_pb2.RetryBatchRequest(batch_id=batch_id), metadata=AUTH
     )
     assert again.retried_jobs == 0 and again.batch.status == common_pb2.BATCH_STATUS_COMPLETED
+
+
+async def test_retry_is_refused_while_another_job_for_the_file_is_active(api_factory: ApiFactory) -> None:
+    api = await api_factory(language_priority=["jpn", "eng"], **NO_RETRIES)
+    folder = api.library.root / "twin"
+    batch_id, (failed_id,) = await failed_batch(api, folder, bad=1, good=0)
+    make_mkv(folder / "bad0.mkv", TRACKS)
+    # Keep the one worker busy, then queue the same file again behind that work.
+    busy = api.library.root / "busy"
+    busy.mkdir()
+    make_mkv(busy / "ep00.mkv", TRACKS)
+    for index in range(1, 30):
+        shutil.copyfile(busy / "ep00.mkv", busy / f"ep{index:02}.mkv")
+    await api.batches.StartBatch(batch_service_pb2.StartBatchRequest(path=str(busy)), metadata=AUTH)
+    second = await api.batches.StartBatch(
+        batch_service_pb2.StartBatchRequest(path=str(folder)), metadata=AUTH
+    )
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await api.jobs.RetryJob(job_service_pb2.RetryJobRequest(job_id=failed_id), metadata=AUTH)
+    assert (
+        caught.value.code() == grpc.StatusCode.ALREADY_EXISTS and "already active" in caught.value.details()
+    )
+    reply = await api.batches.RetryBatch(
+        batch_service_pb2.RetryBatchRequest(batch_id=batch_id), metadata=AUTH
+    )
+    assert (reply.retried_jobs, reply.skipped_jobs) == (0, 1)
+    still = await api.jobs.GetJob(job_service_pb2.GetJobRequest(job_id=failed_id), metadata=AUTH)
+    assert still.job.status == common_pb2.JOB_STATUS_FAILED  # changed nothing
+    await wait_batch(api, second.batch_id)
 
 
 async def test_a_cancelled_job_can_be_retried(api_factory: ApiFactory) -> None:

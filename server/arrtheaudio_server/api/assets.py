@@ -58,6 +58,3 @@ class Assets:
         if not name or path.endswith("/"):
             name = f"{name}/{INDEX}".lstrip("/")
         return self._files.get(name)
-
-    def names(self) -> list[str]:
-        return sorted(self._files)
