@@ -21,6 +21,7 @@ if (( want_test )); then
   # the Noto CJK fonts let them render file names in any script as written.
   [[ -x /usr/bin/chromium ]] || need_apt+=(chromium)
   [[ -d /usr/share/fonts/opentype/noto ]] || need_apt+=(fonts-noto-cjk)
+  command -v node >/dev/null || need_apt+=(nodejs)  # runs the dashboard's JS unit test
 fi
 if (( ${#need_apt[@]} )); then
   echo "bootstrap: apt-get install ${need_apt[*]}"

@@ -167,25 +167,33 @@ export function watch(path, { onEvent, onError, signal }) {
 }
 
 /**
- * Call ``fn`` at most once per ``ms`` however often ``kick`` is called (the last call always
- * runs): list views re-read their page when the queue stream says something changed.
+ * Call (async) ``fn`` at most once per ``ms`` however often ``kick`` is called, one run at a
+ * time, and always once more after the last kick: list views re-read their page when the queue
+ * stream says something changed, and a slow answer can never overwrite a newer one.
  */
 export function throttle(fn, ms) {
   let timer = null;
+  let running = false;
   let again = false;
   let last = 0;
-  const run = () => {
+  const run = async () => {
     timer = null;
-    last = Date.now();
+    running = true;
     again = false;
-    fn();
+    last = Date.now();
+    try {
+      await fn();
+    } finally {
+      running = false;
+      if (again) kick();
+    }
   };
-  return () => {
-    if (timer) {
+  const kick = () => {
+    if (running) {
       again = true;
       return;
     }
-    const wait = Math.max(0, last + ms - Date.now());
-    timer = setTimeout(run, wait);
+    if (!timer) timer = setTimeout(run, Math.max(0, last + ms - Date.now()));
   };
+  return kick;
 }

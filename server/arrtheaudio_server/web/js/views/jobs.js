@@ -55,7 +55,7 @@ async function renderList(main, { params, signal }) {
   watch("/queue:watch", {
     signal,
     onEvent(event) {
-      if (event.job || event.type === "EVENT_TYPE_SNAPSHOT") reload();
+      if (event.type !== "EVENT_TYPE_HEARTBEAT") reload();
     },
   });
 }

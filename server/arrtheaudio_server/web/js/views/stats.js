@@ -103,7 +103,7 @@ export async function render(main, { signal }) {
   watch("/queue:watch", {
     signal,
     onEvent(event) {
-      if (event.type !== "EVENT_TYPE_HEARTBEAT" && event.job) reload();
+      if (event.type !== "EVENT_TYPE_HEARTBEAT") reload(); // the SNAPSHOT too: changes may predate it
     },
   });
 }

@@ -43,7 +43,8 @@ async function renderList(main, { params, signal }) {
   };
   await load();
   const reload = throttle(() => load().catch(() => {}), 500);
-  watch("/queue:watch", { signal, onEvent: (event) => event.job && reload() });
+  // Any change (and the SNAPSHOT after every (re)connect: a change may have come before it).
+  watch("/queue:watch", { signal, onEvent: (event) => event.type !== "EVENT_TYPE_HEARTBEAT" && reload() });
 }
 
 async function renderOne(main, { id, signal }) {
