@@ -31,6 +31,8 @@ echo
 echo "ArrTheAudio is running"
 echo "  gRPC (direct):        127.0.0.1:$grpc_port"
 echo "  gRPC + HTTP/JSON:     http://127.0.0.1:$http_port   (Envoy)"
+echo "  dashboard:            http://127.0.0.1:$http_port/   (sign in with the API key)"
+echo "  Prometheus metrics:   http://127.0.0.1:$http_port/metrics   (bearer token: the API key)"
 echo "  health:               http://127.0.0.1:$http_port/health"
 echo "  Sonarr webhook URL:   http://<this-host>:$http_port/webhook/sonarr"
 echo "  Radarr webhook URL:   http://<this-host>:$http_port/webhook/radarr"
