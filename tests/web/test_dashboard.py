@@ -163,7 +163,11 @@ def test_retry_a_failed_job_once_its_file_is_replaced(
     start_scan_in_the_ui(page, dashboard, folder, dry_run=False)
     wait_scan_done(page)
     expect(page.page.locator("#retry-scan")).to_be_visible()  # the scan page offers a retry too
-    page.page.locator("#scan-results tbody tr a").first.click()
+    page.page.click("#scan-failed-jobs")  # the jobs list, filtered to this scan's failed jobs
+    page.page.wait_for_url(re.compile(r"#/jobs\?.*status=JOB_STATUS_FAILED"))
+    expect(page.page.locator("#jobs-list tbody tr")).to_have_count(1)
+    expect(page.page.locator("#f-status")).to_have_value("JOB_STATUS_FAILED")
+    page.page.locator("#jobs-list tbody tr a").first.click()
     details = page.page.locator("#job-details")
     expect(details).to_have_attribute("data-status", "failed")
     expect(details).to_contain_text("corrupt")

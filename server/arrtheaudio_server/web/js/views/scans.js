@@ -185,6 +185,7 @@ async function renderScan(main, { id, params, signal }) {
         { class: "actions" },
         active ? h("button", { type: "button", class: "danger", id: "cancel-scan", onclick: () => act("Cancel", () => del(path)) }, "Cancel scan") : null,
         (p.failed ?? 0) > 0 ? h("button", { type: "button", id: "retry-scan", onclick: () => act("Retry", () => post(`${path}:retry`)) }, "Retry failed files") : null,
+        (p.failed ?? 0) > 0 ? h("a", { href: `#/jobs${query({ batch_id: id, status: "JOB_STATUS_FAILED" })}`, id: "scan-failed-jobs" }, "Its failed jobs") : null,
       ),
     );
   };

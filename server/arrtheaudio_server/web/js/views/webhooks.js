@@ -71,6 +71,7 @@ async function renderOne(main, { id, signal }) {
         h("dt", null, "Received"),
         h("dd", null, f.when(hook.created_at)),
       ),
+      h("p", null, h("a", { href: `#/jobs${query({ webhook_id: id })}` }, "These jobs in the jobs list")),
     );
     fill(jobs, jobsTable(reply.jobs || []));
   };
