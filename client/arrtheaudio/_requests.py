@@ -73,8 +73,11 @@ def start_batch(
     min_size_mb: float = 0.0,
     max_age: float | timedelta = 0.0,
     exclude: Iterable[str] = (),
+    force: bool = False,
 ) -> batch_service_pb2.StartBatchRequest:
-    """``max_age`` is days (float) or a ``timedelta``; ``recursive=None`` lets the server default (True)."""
+    """``max_age`` is days (float) or a ``timedelta``; ``recursive=None`` lets the server default (True).
+
+    ``force`` checks files unchanged since their last check too (they are skipped otherwise)."""
     request = batch_service_pb2.StartBatchRequest(
         path=str(path),
         pattern=pattern,
@@ -83,6 +86,7 @@ def start_batch(
         min_size_mb=min_size_mb,
         max_age_days=days(max_age) if isinstance(max_age, timedelta) else float(max_age),
         exclude_patterns=list(exclude),
+        force=force,
     )
     if recursive is not None:
         request.recursive = recursive

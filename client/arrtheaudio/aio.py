@@ -130,6 +130,16 @@ class AsyncClient:
         """Remove finished jobs older than ``older_than`` (days or whole-day timedelta; 0 = configured)."""
         return await self._unary(self._stubs.admin.Cleanup, _requests.cleanup(older_than, statuses))
 
+    async def test_arr_connections(self) -> admin_service_pb2.TestArrConnectionsResponse:
+        """Ask every configured Sonarr/Radarr connection now: state, title count, reason."""
+        return await self._unary(
+            self._stubs.admin.TestArrConnections, admin_service_pb2.TestArrConnectionsRequest()
+        )
+
+    async def list_schedules(self) -> batch_service_pb2.ListSchedulesResponse:
+        """The configured scheduled scans with their next and last runs."""
+        return await self._unary(self._stubs.batches.ListSchedules, batch_service_pb2.ListSchedulesRequest())
+
     # -- JobService ------------------------------------------------------------------------
 
     async def get_job(self, job_id: str) -> common_pb2.Job:
@@ -207,6 +217,7 @@ class AsyncClient:
         min_size_mb: float = 0.0,
         max_age: float | timedelta = 0.0,
         exclude: Iterable[str] = (),
+        force: bool = False,
     ) -> batch_service_pb2.StartBatchResponse:
         """Scan ``path`` (on the server) and queue one job per media file; returns at once."""
         request = _requests.start_batch(
@@ -218,6 +229,7 @@ class AsyncClient:
             min_size_mb=min_size_mb,
             max_age=max_age,
             exclude=exclude,
+            force=force,
         )
         return await self._unary(self._stubs.batches.StartBatch, request)
 

@@ -122,6 +122,16 @@ class Client:
         """Remove finished jobs older than ``older_than`` (days or whole-day timedelta; 0 = configured)."""
         return self._unary(self._stubs.admin.Cleanup, _requests.cleanup(older_than, statuses))
 
+    def test_arr_connections(self) -> admin_service_pb2.TestArrConnectionsResponse:
+        """Ask every configured Sonarr/Radarr connection now: state, title count, reason."""
+        return self._unary(
+            self._stubs.admin.TestArrConnections, admin_service_pb2.TestArrConnectionsRequest()
+        )
+
+    def list_schedules(self) -> batch_service_pb2.ListSchedulesResponse:
+        """The configured scheduled scans with their next and last runs."""
+        return self._unary(self._stubs.batches.ListSchedules, batch_service_pb2.ListSchedulesRequest())
+
     # -- JobService ------------------------------------------------------------------------
 
     def get_job(self, job_id: str) -> common_pb2.Job:
@@ -199,6 +209,7 @@ class Client:
         min_size_mb: float = 0.0,
         max_age: float | timedelta = 0.0,
         exclude: Iterable[str] = (),
+        force: bool = False,
     ) -> batch_service_pb2.StartBatchResponse:
         """Scan ``path`` (on the server) and queue one job per media file; returns at once."""
         request = _requests.start_batch(
@@ -210,6 +221,7 @@ class Client:
             min_size_mb=min_size_mb,
             max_age=max_age,
             exclude=exclude,
+            force=force,
         )
         return self._unary(self._stubs.batches.StartBatch, request)
 

@@ -63,6 +63,70 @@ class _Renamed(_Section):
         return data
 
 
+class ArrConnection(_Section):
+    """One Sonarr or Radarr instance whose library (titles, paths, original languages) we read."""
+
+    name: str = Field(min_length=1, max_length=64)
+    url: str = Field(min_length=1)  # e.g. http://sonarr:8989 (with its URL base, if any)
+    api_key: str = Field(min_length=1)
+    # None: arr.timeout_seconds.
+    timeout_seconds: float | None = Field(None, gt=0)
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return value.rstrip("/")
+
+
+class ArrSettings(_Section):
+    """The user's Sonarr/Radarr instances: each title's path tells a file's original language."""
+
+    sonarr: list[ArrConnection] = Field(default_factory=list)
+    radarr: list[ArrConnection] = Field(default_factory=list)
+    timeout_seconds: float = Field(10.0, gt=0)
+    # Titles are kept in the database this long, so a restart (or an Arr that is down)
+    # still finds them; the background refresh replaces them much sooner.
+    cache_ttl_hours: float = Field(24.0, gt=0)
+    refresh_interval_seconds: float = Field(900.0, gt=0)
+
+    @field_validator("sonarr", "radarr")
+    @classmethod
+    def _unique_names(cls, value: list[ArrConnection]) -> list[ArrConnection]:
+        names = [connection.name for connection in value]
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            raise ValueError(f"connection names must be unique, repeated: {', '.join(duplicates)}")
+        return value
+
+
+class ScheduleSettings(_Section):
+    """A library scan started by the server on a cron schedule, with StartBatch's options."""
+
+    name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    path: str = Field(min_length=1)
+    # Five fields (minute hour day month weekday), or six with seconds last (croniter's form).
+    cron: str = Field(min_length=1)
+    recursive: bool = True
+    pattern: str | None = None
+    dry_run: bool = False
+    priority: Literal["low", "normal", "high"] = "normal"
+    min_size_mb: float | None = Field(None, ge=0)
+    max_age_days: float | None = Field(None, ge=0)
+    exclude_patterns: list[str] = Field(default_factory=list)
+    force: bool = False
+
+    @field_validator("cron")
+    @classmethod
+    def _valid_cron(cls, value: str) -> str:
+        from croniter import croniter
+
+        if not croniter.is_valid(value):
+            raise ValueError(f"{value!r} is not a valid cron expression")
+        return value
+
+
 class ExecutionSettings(_Renamed):
     _removed: ClassVar[dict[str, str]] = {
         "allow_hardlinked_mp4": "use execution.hardlinks: edit | skip | copy (edit is the default)",
@@ -178,6 +242,8 @@ class Settings(BaseSettings):
     path_mappings: list[PathMapping] = Field(default_factory=list)
     media_roots: list[Path] = Field(default_factory=list)
     tmdb: TmdbSettings = Field(default_factory=TmdbSettings)
+    arr: ArrSettings = Field(default_factory=ArrSettings)
+    schedules: list[ScheduleSettings] = Field(default_factory=list)
     execution: ExecutionSettings = Field(default_factory=ExecutionSettings)
     containers: ContainerSettings = Field(default_factory=ContainerSettings)
     tools: ToolSettings = Field(default_factory=ToolSettings)
@@ -200,6 +266,15 @@ class Settings(BaseSettings):
     def _mappings_from_mapping(cls, value: Any) -> Any:
         if isinstance(value, dict):
             return [{"remote": k, "local": v} for k, v in value.items()]
+        return value
+
+    @field_validator("schedules")
+    @classmethod
+    def _unique_schedule_names(cls, value: list[ScheduleSettings]) -> list[ScheduleSettings]:
+        names = [schedule.name for schedule in value]
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            raise ValueError(f"schedule names must be unique, repeated: {', '.join(duplicates)}")
         return value
 
     @field_validator("language_priority")
@@ -295,6 +370,22 @@ tmdb:
   enabled: false
   api_key: ""            # e.g. ${TMDB_API_KEY}
   cache_ttl_days: 30
+
+# Your Sonarr/Radarr instances: each title's path and original language decide the
+# language of library scans (webhooks carry it themselves). Paths go through path_mappings.
+# arr:
+#   sonarr:
+#     - {name: sonarr, url: "http://sonarr:8989", api_key: "${SONARR_API_KEY}"}
+#   radarr:
+#     - {name: radarr, url: "http://radarr:7878", api_key: "${RADARR_API_KEY}"}
+#     - {name: radarr-4k, url: "http://radarr4k:7878", api_key: "${RADARR4K_API_KEY}"}
+#   timeout_seconds: 10
+#   cache_ttl_hours: 24
+#   refresh_interval_seconds: 900
+
+# Library scans the server starts by itself (cron: minute hour day month weekday).
+# schedules:
+#   - {name: nightly-tv, path: /media/tv, cron: "0 3 * * *"}
 
 execution:
   dry_run: false          # decide and report, change nothing

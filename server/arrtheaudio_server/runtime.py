@@ -54,11 +54,14 @@ from arrtheaudio_server.api.watch import WatchConfig
 from arrtheaudio_server.api.webhook_servicer import WebhookServicer
 from arrtheaudio_server.config import Settings
 from arrtheaudio_server.media.pipeline import Pipeline
+from arrtheaudio_server.metadata.arr_catalog import ArrCatalog
 from arrtheaudio_server.metadata.cache import MetadataCache
 from arrtheaudio_server.paths import PathPolicy
 from arrtheaudio_server.queue.events import EventBus
+from arrtheaudio_server.queue.file_checks import FileChecks
 from arrtheaudio_server.queue.manager import EventPublisher, QueueManager
 from arrtheaudio_server.queue.metadata_cache import DatabaseMetadataCache
+from arrtheaudio_server.queue.schedule_runs import ScheduleRuns
 from arrtheaudio_server.queue.storage import QueueStorage
 from arrtheaudio_server.queue.workers import Pipeline as JobPipeline
 
@@ -101,6 +104,9 @@ async def build_queue(
     instance = instance_id or settings.server.instance_id or ids.instance_id()
     storage = await QueueStorage.open(settings.database_url, instance_id=instance)
     try:
+        # Tables kept outside the storage module (until its migrations take them over).
+        await FileChecks(storage.engines).create_schema()
+        await ScheduleRuns(storage.engines).create_schema()
         return QueueManager(
             settings,
             storage,
@@ -156,6 +162,12 @@ class Runtime:
         )
 
     @property
+    def arr(self) -> ArrCatalog | None:
+        """The Sonarr/Radarr catalog the pipeline resolves with (None with a stand-in pipeline)."""
+        catalog = getattr(self.queue.pipeline, "arr", None)
+        return catalog if isinstance(catalog, ArrCatalog) else None
+
+    @property
     def serving(self) -> bool:
         return self.monitor is not None and self.monitor.serving
 
@@ -178,7 +190,8 @@ class Runtime:
             DashboardServicer(queue, self.assets, workers_total=self.settings.processing.worker_count), server
         )
         admin_service_pb2_grpc.add_AdminServiceServicer_to_server(
-            AdminServicer(queue, is_serving=lambda: self.serving, storage=self.storage_kind), server
+            AdminServicer(queue, is_serving=lambda: self.serving, storage=self.storage_kind, arr=self.arr),
+            server,
         )
         self._service_names = API_SERVICE_NAMES
         return self._service_names
@@ -186,6 +199,8 @@ class Runtime:
     async def start(self, health_servicer: health.aio.HealthServicer, service_names: Sequence[str]) -> None:
         await self._remove_stale_temp_files()
         await self.queue.start()
+        if self.arr is not None:
+            self.arr.start()  # fetch every Arr library now, then refresh in the background
         self.monitor = HealthMonitor(
             health_servicer, service_names, self.queue.healthy, interval_seconds=self.health_interval_seconds
         )

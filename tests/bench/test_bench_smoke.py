@@ -188,3 +188,16 @@ def test_mp4_inplace(tmp_path: Path) -> None:
     assert r["final_default"] == [1]  # three changes: 1, 0, 1
     assert all(len(v) == 3 for v in r["seconds"].values())
     _positive(*r["median_ms"].values(), r["change_big_over_small"])
+
+
+def test_rescan(tmp_path: Path) -> None:
+    data = run_bench("rescan", tmp_path, "--files", "6", "--workers", "2")
+    r = data["results"]
+    assert r["consistent"] is True
+    assert r["first"]["jobs_claimed"] == r["first"]["track_changes"] == 6
+    assert r["rescan"]["jobs_claimed"] == 0 and r["rescan"]["reason_codes"] == {"unchanged": 6}
+    assert r["rescan"]["skipped"] == r["rescan"]["total"] == 6
+    assert r["one_touched"]["jobs_claimed"] == 1 and r["one_touched"]["reason_codes"]["unchanged"] == 5
+    _positive(r["first_scan_s"], r["rescan_s"])
+    assert r["speedup"] == pytest.approx(r["first_scan_s"] / r["rescan_s"], rel=0.05)
+    assert [t["name"] for t in data["targets"]] == ["rescan speed-up over the first scan"]

@@ -230,4 +230,5 @@ def test_readme_python_example_runs(
     out = capsys.readouterr().out.splitlines()
     assert out[0] == "SERVING"
     assert out[-1].startswith("not found:")
-    assert sum(line.endswith(" dry_run") or "already_correct" in line for line in out) == 2
+    # Earlier tests of this module already fixed these files: a rescan skips them as unchanged.
+    assert sum(line.endswith((" dry_run", " already_correct", " unchanged")) for line in out) == 2

@@ -28,6 +28,7 @@ EXPECTED = {
     "BatchService.CancelBatch": ("delete", "/batch/{batch_id}", "", False),
     "BatchService.WatchBatch": ("get", "/batch/{batch_id}:watch", "", True),
     "BatchService.RetryBatch": ("post", "/batch/{batch_id}:retry", "*", False),
+    "BatchService.ListSchedules": ("get", "/schedules", "", False),
     "WebhookService.SonarrWebhook": ("post", "/webhook/sonarr", "body", False),
     "WebhookService.RadarrWebhook": ("post", "/webhook/radarr", "body", False),
     "WebhookService.GetWebhook": ("get", "/webhook/{webhook_id}", "", False),
@@ -40,6 +41,7 @@ EXPECTED = {
     "DashboardService.GetMetrics": ("get", "/metrics", "", False),
     "AdminService.Cleanup": ("post", "/admin/cleanup", "*", False),
     "AdminService.GetHealth": ("get", "/health", "", False),
+    "AdminService.TestArrConnections": ("post", "/arr/connections:test", "*", False),
 }
 
 
@@ -104,7 +106,7 @@ def test_webhook_requests_wrap_the_raw_body_and_take_query_credentials() -> None
         ("Priority", ["LOW", "NORMAL", "HIGH"]),
         ("Source", ["SONARR", "RADARR", "MANUAL"]),
         ("Container", ["MKV", "MP4"]),
-        ("LanguageSource", ["ARR", "TMDB", "HEURISTIC", "PRIORITY", "NONE"]),
+        ("LanguageSource", ["ARR", "TMDB", "HEURISTIC", "PRIORITY", "NONE", "ARR_LIBRARY"]),
         ("BatchStatus", ["SCANNING", "RUNNING", "COMPLETED", "CANCELLED", "FAILED"]),
     ],
 )

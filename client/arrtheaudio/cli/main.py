@@ -13,7 +13,7 @@ from importlib.metadata import EntryPoint, entry_points
 
 import click
 
-from arrtheaudio.cli import remote
+from arrtheaudio.cli import library, remote
 
 # Entry point group other distributions register ``click.Command`` objects in.
 COMMANDS_GROUP = "arrtheaudio.commands"
@@ -57,6 +57,7 @@ def add_plugin_commands(group: click.Group) -> None:
 
 
 remote.register(cli)
+library.register(cli)
 add_plugin_commands(cli)
 
 

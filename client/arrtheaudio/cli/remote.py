@@ -256,6 +256,9 @@ def register(group: click.Group) -> None:
         "--exclude", multiple=True, help="Glob (relative to PATH, ** allowed) to leave out; repeatable."
     )
     @click.option(
+        "--force", is_flag=True, help="Check every file, also those unchanged since their last check."
+    )
+    @click.option(
         "--watch", is_flag=True, help="Follow the batch with a live progress bar until it finishes."
     )
     @remote_command
@@ -268,6 +271,7 @@ def register(group: click.Group) -> None:
         min_size: float,
         max_age: timedelta | None,
         exclude: tuple[str, ...],
+        force: bool,
         watch: bool,
     ) -> None:
         """Scan PATH (as the server sees it) and queue one job per media file."""
@@ -281,6 +285,7 @@ def register(group: click.Group) -> None:
             min_size_mb=min_size,
             max_age=days(max_age) if max_age else 0.0,
             exclude=exclude,
+            force=force,
         )
         s.show(reply, f"Batch [bold]{reply.batch_id}[/] started: {escape(reply.message)}", compact=watch)
         if watch:

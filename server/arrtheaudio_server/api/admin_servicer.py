@@ -1,8 +1,9 @@
-"""AdminService: the health answer (from ``health_http``) plus on-demand cleanup."""
+"""AdminService: the health answer (from ``health_http``), on-demand cleanup, Arr connection tests."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Protocol
 
 import grpc
 
@@ -10,18 +11,50 @@ from arrtheaudio_proto.v1 import admin_service_pb2, common_pb2
 from arrtheaudio_server.api import convert
 from arrtheaudio_server.api.errors import FieldViolation, invalid_fields, translates_errors
 from arrtheaudio_server.api.health_http import AdminServicer as HealthAnswer
+from arrtheaudio_server.metadata.arr_catalog import ConnectionStatus
 from arrtheaudio_server.queue.domain import TERMINAL_STATUSES
 from arrtheaudio_server.queue.facade import QueueFacade
 
 MAX_DAYS = 36_500
 
 
+class ArrConnections(Protocol):
+    """What the servicer needs of ``metadata.arr_catalog.ArrCatalog``."""
+
+    def statuses(self) -> list[ConnectionStatus]: ...
+
+    def refresh(self) -> Awaitable[list[ConnectionStatus]]: ...
+
+
 class AdminServicer(HealthAnswer):
     def __init__(
-        self, queue: QueueFacade, *, is_serving: Callable[[], bool], storage: str, version: str | None = None
+        self,
+        queue: QueueFacade,
+        *,
+        is_serving: Callable[[], bool],
+        storage: str,
+        version: str | None = None,
+        arr: ArrConnections | None = None,
     ) -> None:
-        super().__init__(is_serving=is_serving, storage=storage, version=version)
+        super().__init__(
+            is_serving=is_serving, storage=storage, version=version, details=self._health_details
+        )
         self._queue = queue
+        self._arr = arr
+
+    def _health_details(self) -> Sequence[admin_service_pb2.HealthDetail]:
+        if self._arr is None:
+            return ()
+        return [convert.health_detail_to_pb(status) for status in self._arr.statuses()]
+
+    @translates_errors
+    async def TestArrConnections(
+        self, request: admin_service_pb2.TestArrConnectionsRequest, context: grpc.aio.ServicerContext
+    ) -> admin_service_pb2.TestArrConnectionsResponse:
+        statuses = await self._arr.refresh() if self._arr is not None else []
+        return admin_service_pb2.TestArrConnectionsResponse(
+            connections=[convert.arr_connection_to_pb(status) for status in statuses]
+        )
 
     @translates_errors
     async def Cleanup(

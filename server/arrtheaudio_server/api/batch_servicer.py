@@ -87,6 +87,7 @@ class BatchServicer(batch_service_pb2_grpc.BatchServiceServicer):
             min_size_mb=request.min_size_mb or None,
             max_age_days=request.max_age_days or None,
             exclude_patterns=tuple(request.exclude_patterns),
+            force=request.force,
         )
 
     @translates_errors
@@ -146,6 +147,15 @@ class BatchServicer(batch_service_pb2_grpc.BatchServiceServicer):
         info, result = await self._queue.retry_batch(await self._batch_id(request.batch_id))
         return batch_service_pb2.RetryBatchResponse(
             batch=convert.batch_to_pb(info), retried_jobs=len(result.jobs), skipped_jobs=result.skipped
+        )
+
+    @translates_errors
+    async def ListSchedules(
+        self, request: batch_service_pb2.ListSchedulesRequest, context: grpc.aio.ServicerContext
+    ) -> batch_service_pb2.ListSchedulesResponse:
+        schedules = await self._queue.list_schedules()
+        return batch_service_pb2.ListSchedulesResponse(
+            schedules=[convert.schedule_to_pb(s) for s in schedules]
         )
 
     async def WatchBatch(

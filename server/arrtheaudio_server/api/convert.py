@@ -13,10 +13,19 @@ from datetime import datetime
 import langcodes
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from arrtheaudio_proto.v1 import batch_service_pb2, common_pb2, stats_service_pb2, webhook_service_pb2
+from arrtheaudio_proto.v1 import (
+    admin_service_pb2,
+    batch_service_pb2,
+    common_pb2,
+    stats_service_pb2,
+    webhook_service_pb2,
+)
 from arrtheaudio_server.media.result import Container, ResultStatus, TrackChange, WriteMethod
+from arrtheaudio_server.metadata.arr_catalog import ConnectionStatus
 from arrtheaudio_server.metadata.plan import LanguageSource
 from arrtheaudio_server.queue import domain as d
+from arrtheaudio_server.queue.schedule_runs import RunOutcome
+from arrtheaudio_server.queue.scheduler import ScheduleInfo
 
 # --- enums ---------------------------------------------------------------------------------
 
@@ -58,6 +67,7 @@ RESULT_TO_PB: dict[ResultStatus, int] = {
 
 LANGUAGE_SOURCE_TO_PB: dict[LanguageSource, int] = {
     LanguageSource.ARR: common_pb2.LANGUAGE_SOURCE_ARR,
+    LanguageSource.ARR_LIBRARY: common_pb2.LANGUAGE_SOURCE_ARR_LIBRARY,
     LanguageSource.TMDB: common_pb2.LANGUAGE_SOURCE_TMDB,
     LanguageSource.HEURISTIC: common_pb2.LANGUAGE_SOURCE_HEURISTIC,
     LanguageSource.PRIORITY: common_pb2.LANGUAGE_SOURCE_PRIORITY,
@@ -306,3 +316,68 @@ def daily_to_pb(item: d.DailyCount) -> stats_service_pb2.DailyStats:
         track_changes=item.track_changes,
         avg_duration_ms=item.duration_ms_sum / item.total if item.total else 0.0,
     )
+
+
+ARR_KIND_TO_PB = {"sonarr": admin_service_pb2.ARR_KIND_SONARR, "radarr": admin_service_pb2.ARR_KIND_RADARR}
+CONNECTION_STATE_TO_PB = {
+    "ok": admin_service_pb2.CONNECTION_STATE_OK,
+    "error": admin_service_pb2.CONNECTION_STATE_ERROR,
+    "unknown": admin_service_pb2.CONNECTION_STATE_UNKNOWN,
+}
+
+
+def arr_connection_to_pb(status: ConnectionStatus) -> admin_service_pb2.ArrConnection:
+    message = admin_service_pb2.ArrConnection(
+        kind=ARR_KIND_TO_PB[status.kind],
+        name=status.name,
+        url=status.url,
+        state=CONNECTION_STATE_TO_PB[status.state],
+        title_count=status.title_count,
+        message=status.message,
+    )
+    if status.checked_at is not None:
+        message.checked_at.CopyFrom(timestamp(status.checked_at))
+    return message
+
+
+def health_detail_to_pb(status: ConnectionStatus) -> admin_service_pb2.HealthDetail:
+    """A connection not asked yet is no problem; one that failed is, with its reason."""
+    return admin_service_pb2.HealthDetail(
+        component=f"arr:{status.kind}/{status.name}",
+        healthy=status.state != "error",
+        message=status.message or status.state,
+    )
+
+
+RUN_OUTCOME_TO_PB = {
+    RunOutcome.STARTED: batch_service_pb2.SCHEDULE_RUN_OUTCOME_STARTED,
+    RunOutcome.SKIPPED: batch_service_pb2.SCHEDULE_RUN_OUTCOME_SKIPPED,
+    RunOutcome.FAILED: batch_service_pb2.SCHEDULE_RUN_OUTCOME_FAILED,
+}
+
+
+def schedule_to_pb(info: ScheduleInfo) -> batch_service_pb2.Schedule:
+    s = info.schedule
+    options = batch_service_pb2.StartBatchRequest(
+        path=s.path,
+        recursive=s.recursive,
+        pattern=s.pattern or "",
+        dry_run=s.dry_run,
+        priority=PRIORITY_TO_PB[d.Priority[s.priority.upper()]],
+        min_size_mb=s.min_size_mb or 0.0,
+        max_age_days=s.max_age_days or 0.0,
+        exclude_patterns=list(s.exclude_patterns),
+        force=s.force,
+    )
+    message = batch_service_pb2.Schedule(
+        name=s.name, cron=s.cron, options=options, last_batch_id=info.last_batch_id or ""
+    )
+    message.next_run_at.CopyFrom(timestamp(info.next_run_at))
+    run = info.last_run
+    if run is not None:
+        message.last_run_at.CopyFrom(timestamp(run.due_at))
+        message.last_outcome = RUN_OUTCOME_TO_PB.get(
+            run.outcome, batch_service_pb2.SCHEDULE_RUN_OUTCOME_UNSPECIFIED
+        )
+        message.last_message = run.message or ""
+    return message

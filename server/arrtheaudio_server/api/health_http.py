@@ -7,8 +7,9 @@ alone would not. The answer mirrors what ``grpc.health.v1`` says about the serve
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from importlib import metadata
+from typing import Any
 
 import grpc
 
@@ -31,10 +32,20 @@ class AdminServicer(admin_service_pb2_grpc.AdminServiceServicer):
     On its own it answers Cleanup with the generated base class's UNIMPLEMENTED.
     """
 
-    def __init__(self, *, is_serving: Callable[[], bool], storage: str, version: str | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        is_serving: Callable[[], bool],
+        storage: str,
+        version: str | None = None,
+        details: Callable[[], Sequence[Any]] = tuple,
+    ) -> None:
         self._is_serving = is_serving
         self._storage = storage
         self._version = version or package_version()
+        # Optional parts (Arr connections) as admin_service_pb2.HealthDetail: reported, never
+        # a reason for NOT_SERVING — a Sonarr that is down does not stop webhooks or jobs.
+        self._details = details
 
     async def GetHealth(
         self, request: admin_service_pb2.GetHealthRequest, context: grpc.aio.ServicerContext
@@ -43,4 +54,5 @@ class AdminServicer(admin_service_pb2_grpc.AdminServiceServicer):
             status=SERVING if self._is_serving() else NOT_SERVING,
             version=self._version,
             storage=self._storage,
+            details=list(self._details()),
         )

@@ -49,6 +49,7 @@ from arrtheaudio_server.media.result import (
 from arrtheaudio_server.media.select import choose_track, is_already_correct
 from arrtheaudio_server.media.tempfiles import FreeSpaceProbe, disk_free_bytes
 from arrtheaudio_server.media.write import WriteFailure
+from arrtheaudio_server.metadata.arr_catalog import ArrCatalog
 from arrtheaudio_server.metadata.cache import MetadataCache
 from arrtheaudio_server.metadata.hints import MediaHints
 from arrtheaudio_server.metadata.plan import LanguagePlan
@@ -81,6 +82,7 @@ class _Progress:
     selected: SelectedTrack | None = None
     language: str | None = None
     source: LanguageSource = LanguageSource.NONE
+    decision_key: str | None = None
     started: float = field(default_factory=time.monotonic)
     deadline: asyncio.Timeout | None = None
     write_method: WriteMethod = WriteMethod.NONE
@@ -104,6 +106,7 @@ class _Progress:
             duration_ms=int((time.monotonic() - self.started) * 1000),
             write_method=self.write_method,
             write_note=self.write_note,
+            decision_key=self.decision_key,
         )
 
 
@@ -155,17 +158,26 @@ class Pipeline:
         *,
         free_space: FreeSpaceProbe | None = None,
         tmdb: TmdbClient | None = None,
+        arr: ArrCatalog | None = None,
     ) -> None:
         self.settings = settings
         self._paths = PathPolicy.from_settings(settings)
         self._free_space = free_space or disk_free_bytes
         self._tmdb = tmdb if tmdb is not None else TmdbClient(settings.tmdb, cache)
-        self._resolver = LanguageResolver(settings, self._tmdb)
+        self.arr = (
+            arr if arr is not None else ArrCatalog(settings.arr, cache, map_path=self._paths.map_arr_path)
+        )
+        self._resolver = LanguageResolver(settings, self._tmdb, self.arr)
         # Remuxes copy whole files: bound how many run at once (disk bandwidth, temp space).
         self._mp4_slots = asyncio.Semaphore(settings.processing.max_mp4_concurrent)
 
     async def aclose(self) -> None:
         await self._tmdb.aclose()
+        await self.arr.aclose()
+
+    async def decision_key(self, path: Path) -> str:
+        """The fingerprint a check of ``path`` would record now (no webhook hints: a scan)."""
+        return (await self._resolver.resolve(Path(path))).decision_key
 
     async def process(
         self, path: Path, hints: MediaHints | None = None, *, dry_run: bool | None = None
@@ -258,6 +270,7 @@ class Pipeline:
             return progress.result(skipped, ReasonCode.NO_AUDIO, "the file has no audio tracks")
 
         plan = await self._resolver.resolve(path, hints)
+        progress.decision_key = plan.decision_key
         choice = self._choose(info, plan, progress)
         if choice is None:
             wanted = ", ".join(([str(plan.original)] if plan.original else []) + list(plan.priority))

@@ -135,6 +135,9 @@ class ProcessResult:
     duration_ms: int = 0
     write_method: WriteMethod = WriteMethod.NONE
     write_note: str | None = None  # why the remux fallback was taken, or how hard links were handled
+    # A fingerprint of what the decision rested on (original language, priority list in force);
+    # a rescan skips a file whose stat and fingerprint are unchanged. None: not decided.
+    decision_key: str | None = None
 
     @property
     def track_changes(self) -> tuple[TrackChange, ...]:

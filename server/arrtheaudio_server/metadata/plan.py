@@ -7,6 +7,8 @@ dependency runs one way: media imports metadata, metadata never imports media.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -17,6 +19,8 @@ class LanguageSource(StrEnum):
     """Where the chosen language came from, in the order the resolver tries them."""
 
     ARR = "arr"
+    # The user's own Sonarr/Radarr library: the title whose folder holds the file.
+    ARR_LIBRARY = "arr_library"
     TMDB = "tmdb"
     HEURISTIC = "heuristic"
     PRIORITY = "priority"
@@ -29,3 +33,13 @@ class LanguagePlan:
     original_source: LanguageSource  # ARR / TMDB / HEURISTIC, or NONE when unknown
     priority: tuple[str, ...]
     priority_pattern: str | None = None  # the path_overrides glob that supplied ``priority``
+
+    @property
+    def decision_key(self) -> str:
+        """What the decision rests on besides the file itself, as a short stable fingerprint.
+
+        A rescan compares it with the one stored at the last check: a new original language,
+        a changed priority list or another override in force means the file is checked again.
+        """
+        inputs = [str(self.original) if self.original else None, list(self.priority), self.priority_pattern]
+        return hashlib.sha256(json.dumps(inputs).encode()).hexdigest()[:32]

@@ -71,6 +71,9 @@ class DiscoveredFile:
     path: str  # real (symlink-free) absolute path
     container: Container
     size: int  # bytes
+    # From the same stat: what a rescan compares with the file's last check.
+    mtime_ns: int = 0
+    inode: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -303,4 +306,6 @@ class _Scan:
             return
         if self.cutoff is not None and st.st_mtime < self.cutoff:
             return
-        self.found[real_path] = DiscoveredFile(path=real_path, container=container, size=st.st_size)
+        self.found[real_path] = DiscoveredFile(
+            path=real_path, container=container, size=st.st_size, mtime_ns=st.st_mtime_ns, inode=st.st_ino
+        )

@@ -151,6 +151,8 @@ class BatchRequest:
     min_size_mb: float | None = None
     max_age_days: float | None = None
     exclude_patterns: tuple[str, ...] = ()
+    # Check files unchanged since their last check too (see queue.file_checks).
+    force: bool = False
 
 
 @dataclass(frozen=True, slots=True)

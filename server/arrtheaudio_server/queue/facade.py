@@ -35,6 +35,7 @@ from arrtheaudio_server.queue.domain import (
     Stats,
     WebhookInfo,
 )
+from arrtheaudio_server.queue.scheduler import ScheduleInfo
 from arrtheaudio_server.queue.short_ids import IdKind
 
 
@@ -161,6 +162,10 @@ class QueueFacade(Protocol):
     @property
     def workers_busy(self) -> int:
         """This instance's workers running a job now."""
+        ...
+
+    async def list_schedules(self) -> list[ScheduleInfo]:
+        """The configured schedules with their next and last runs."""
         ...
 
     async def healthy(self) -> bool:

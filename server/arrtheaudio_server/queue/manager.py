@@ -22,17 +22,18 @@ import contextlib
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Protocol, Self
+from typing import Any, Protocol, Self, runtime_checkable
 
 import structlog
 
 from arrtheaudio_server import ids, observability
 from arrtheaudio_server.clock import utc_midnight, utcnow
 from arrtheaudio_server.config import Settings
-from arrtheaudio_server.media.result import Container, ReasonCode
+from arrtheaudio_server.media.result import Container, ProcessResult, ReasonCode
 from arrtheaudio_server.metadata.hints import MediaHints
+from arrtheaudio_server.paths import PathPolicy
 from arrtheaudio_server.queue import short_ids
-from arrtheaudio_server.queue.discovery import discover, extensions_for, validate_patterns
+from arrtheaudio_server.queue.discovery import DiscoveredFile, discover, extensions_for, validate_patterns
 from arrtheaudio_server.queue.domain import (
     BatchInfo,
     BatchRequest,
@@ -57,8 +58,18 @@ from arrtheaudio_server.queue.domain import (
     WebhookInfo,
 )
 from arrtheaudio_server.queue.facade import Subscription
+from arrtheaudio_server.queue.file_checks import (
+    ANY_DECISION,
+    FileCheck,
+    FileChecks,
+    FileStat,
+    remembered,
+    unchanged_row,
+)
 from arrtheaudio_server.queue.metadata_cache import DatabaseMetadataCache
 from arrtheaudio_server.queue.retention import cleanup_rules
+from arrtheaudio_server.queue.schedule_runs import ScheduleRuns
+from arrtheaudio_server.queue.scheduler import ScheduleInfo, Scheduler
 from arrtheaudio_server.queue.short_ids import IdKind
 from arrtheaudio_server.queue.storage import Changes, JobOutcome, NewJob, QueueStorage
 from arrtheaudio_server.queue.workers import Pipeline, RunningJob, WorkerPool
@@ -66,6 +77,13 @@ from arrtheaudio_server.queue.workers import Pipeline, RunningJob, WorkerPool
 log = structlog.get_logger(__name__)
 
 _ALL_EXTENSIONS = extensions_for([Container.MKV, Container.MP4])
+
+
+@runtime_checkable
+class DecisionKeys(Protocol):
+    """A pipeline that can say what a check of a file would rest on (``media.pipeline.Pipeline``)."""
+
+    async def decision_key(self, path: Path) -> str: ...
 
 
 class EventPublisher(Protocol):
@@ -105,6 +123,14 @@ class QueueManager:
         self.pipeline = pipeline
         self.events = event_bus
         self.instance_id = storage.instance_id
+        self.file_checks = FileChecks(storage.engines)
+        self.scheduler = Scheduler(
+            settings.schedules,
+            ScheduleRuns(storage.engines),
+            start_batch=self.start_batch,
+            resolve_dir=self._resolve_dir,
+            instance_id=self.instance_id,
+        )
         self.pool = WorkerPool(
             storage,
             pipeline,
@@ -112,6 +138,7 @@ class QueueManager:
             instance_id=self.instance_id,
             on_change=self._publish,
             timeout_margin_seconds=timeout_margin_seconds,
+            on_finished=self._remember_check,
         )
         self._housekeeping: asyncio.Task[None] | None = None
         self._started = False
@@ -138,6 +165,9 @@ class QueueManager:
         await self._start_bridge()
         if not self.rollback_mode:
             self.pool.start()
+            self.scheduler.start()
+        elif self.settings.schedules:
+            log.warning("schedules.off", reason="worker_count 0 (rollback mode) processes no batches")
         self._housekeeping = asyncio.create_task(self._housekeep(), name="queue-housekeeping")
         log.info(
             "queue.started",
@@ -148,6 +178,7 @@ class QueueManager:
 
     async def stop(self, grace: float | None = None) -> None:
         """Stop claiming; running jobs get ``grace`` seconds, then are cancelled and handed back."""
+        await self.scheduler.stop()
         if self._housekeeping is not None:
             self._housekeeping.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -354,6 +385,8 @@ class QueueManager:
             extensions=extensions_for(self.settings.containers),
         )
         batch_id = ids.new_id()
+        unchanged = {} if request.force else await self._unchanged(found)
+        now = utcnow()
         new_jobs = [
             NewJob(
                 path=item.path,
@@ -363,13 +396,76 @@ class QueueManager:
                 dry_run=request.dry_run,
             )
             for item in found
+            if item.path not in unchanged
+        ]
+        finished = [
+            unchanged_row(
+                item.path,
+                item.container.value,
+                batch_id=batch_id,
+                priority=Priority(request.priority),
+                check=unchanged[item.path],
+                now=now,
+            )
+            for item in found
+            if item.path in unchanged
         ]
         _, changes = await self.storage.enqueue(
-            new_jobs, max_active=self.processing.max_queue_size, batch=(batch_id, request, len(found))
+            new_jobs,
+            max_active=self.processing.max_queue_size,
+            batch=(batch_id, request, len(found)),
+            now=now,
+            finished=finished,
         )
+        if finished:
+            log.info("batch.unchanged_skipped", batch_id=batch_id, files=len(finished), queued=len(new_jobs))
         self._publish(changes)
         self.pool.wake()
         return (await self.storage.get_batch(batch_id, limit=0))[0]
+
+    def _resolve_dir(self, path: str) -> str:
+        """A schedule's path, checked like a StartBatch path (inside the roots, a directory)."""
+        return str(PathPolicy.from_settings(self.settings).resolve(path.strip(), expect="dir"))
+
+    async def list_schedules(self) -> list[ScheduleInfo]:
+        return await self.scheduler.list()
+
+    async def _unchanged(self, found: Sequence[DiscoveredFile]) -> dict[str, FileCheck]:
+        """The files whose stat and decision inputs are those of their last successful check."""
+        if not found or not isinstance(self.pipeline, DecisionKeys):
+            return {}
+        checks = await self.file_checks.load([item.path for item in found])
+        unchanged: dict[str, FileCheck] = {}
+        for item in found:
+            check = checks.get(item.path)
+            if check is None:
+                continue
+            stat = FileStat(size=item.size, mtime_ns=item.mtime_ns, inode=item.inode)
+            if check.stat != stat:
+                continue  # changed behind our back (edited, replaced, re-imported)
+            if check.matches(stat, await self.pipeline.decision_key(Path(item.path))):
+                unchanged[item.path] = check
+        return unchanged
+
+    async def _remember_check(self, job: Job, result: ProcessResult) -> None:
+        """After a job ended with a lasting decision: the file's stat as it is now, and the key."""
+        if not remembered(job.status, job.reason_code, job.dry_run):
+            return
+        key = result.decision_key or (ANY_DECISION if job.reason_code == ReasonCode.NO_AUDIO.value else None)
+        if key is None:
+            return
+        try:
+            stat = await asyncio.to_thread(FileStat.of, job.file_path)
+        except OSError:
+            return  # gone meanwhile: nothing to remember
+        await self.file_checks.record(
+            job.file_path,
+            stat,
+            decision_key=key,
+            outcome=job.reason_code or "",
+            job_id=job.job_id,
+            now=utcnow(),
+        )
 
     # --- reads -----------------------------------------------------------------------------
 

@@ -119,6 +119,9 @@ class EnqueueRequest:
     webhook: WebhookInfo | None
     batch: tuple[str, BatchRequest, int] | None
     now: datetime
+    # Rows of files that need no job (a rescan's unchanged files): inserted already
+    # finished, in the same transaction, only if the request is accepted.
+    finished: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -358,6 +361,7 @@ class QueueStorage:
         webhook: WebhookInfo | None = None,
         batch: tuple[str, BatchRequest, int] | None = None,
         now: datetime | None = None,
+        finished: Sequence[dict[str, Any]] = (),
     ) -> tuple[list[EnqueuedJob], Changes]:
         """Queue ``jobs`` (and the webhook or batch row they belong to), all or nothing.
 
@@ -370,7 +374,12 @@ class QueueStorage:
         group, and each caller gets its own answer — after COMMIT, never before.
         """
         request = EnqueueRequest(
-            jobs=tuple(jobs), max_active=max_active, webhook=webhook, batch=batch, now=now or utcnow()
+            jobs=tuple(jobs),
+            max_active=max_active,
+            webhook=webhook,
+            batch=batch,
+            now=now or utcnow(),
+            finished=tuple(finished),
         )
         return await self._group.submit(request, size=len(request.jobs))
 
@@ -471,6 +480,9 @@ class QueueStorage:
         new_rows = list(planned.values())
         if new_rows:
             conn.execute(insert(J), new_rows)
+        finished_rows = [row for request, _, _ in accepted for row in request.finished]
+        if finished_rows:
+            conn.execute(insert(J), finished_rows)
         by_priority: dict[int, list[str]] = {}
         for job_id, priority in bump.items():
             by_priority.setdefault(priority, []).append(job_id)

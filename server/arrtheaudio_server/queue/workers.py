@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -49,6 +49,9 @@ log = structlog.get_logger(__name__)
 
 """Free bytes on the filesystem holding the given directory."""
 
+OnFinished = Callable[[Job, ProcessResult], Awaitable[None]]
+"""Told of every job recorded terminal with the pipeline's result (file checks remember it)."""
+
 
 class Pipeline(Protocol):
     async def process(
@@ -64,6 +67,7 @@ class RunningJob:
     stop_reason: str | None = None  # "cancel" | "shutdown" | "lease_lost"
     done: asyncio.Event = field(default_factory=asyncio.Event)
     final: Job | None = None
+    result: ProcessResult | None = None  # what the pipeline returned, when it returned
 
 
 class WorkerPool:
@@ -76,7 +80,9 @@ class WorkerPool:
         instance_id: str,
         on_change: Callable[[Changes], None],
         timeout_margin_seconds: float = 5.0,
+        on_finished: OnFinished | None = None,
     ) -> None:
+        self.on_finished = on_finished
         self.storage = storage
         self.pipeline = pipeline
         self.settings = processing
@@ -190,10 +196,21 @@ class WorkerPool:
             outcome = await self._execute(running, claimed.hints, inline=inline)
             if outcome is None:
                 return None
-            return await self._record(running, outcome)
+            recorded = await self._record(running, outcome)
+            if recorded is not None and recorded.status.terminal and running.result is not None:
+                await self._tell_finished(recorded, running.result)
+            return recorded
         finally:
             self.running.pop(job.job_id, None)
             running.done.set()
+
+    async def _tell_finished(self, job: Job, result: ProcessResult) -> None:
+        if self.on_finished is None:
+            return
+        try:
+            await self.on_finished(job, result)
+        except Exception as exc:  # noqa: BLE001 - the job is recorded; a lost check only costs a re-check
+            log.warning("queue.on_finished_failed", job_id=job.job_id, error=repr(exc))
 
     def _wait_for_space(self, reason: str, *, inline: bool = False) -> JobOutcome:
         if inline:
@@ -255,7 +272,8 @@ class WorkerPool:
         if exc is not None:
             log.error("queue.pipeline_crashed", job_id=job.job_id, error=repr(exc))
             return self._failure(job, ReasonCode.INTERNAL, f"pipeline error: {exc!r}")
-        return self.decide(job, task.result(), inline=inline)
+        running.result = task.result()
+        return self.decide(job, running.result, inline=inline)
 
     async def _release(self, running: RunningJob) -> None:
         job = await self.storage.release(running.job.job_id, worker_id=running.worker_id)

@@ -24,9 +24,10 @@ _sym_db = _symbol_database.Default()
 
 from arrtheaudio_proto.v1 import common_pb2 as arrtheaudio_dot_v1_dot_common__pb2
 from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
+from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"arrtheaudio/v1/admin_service.proto\x12\x0e\x61rrtheaudio.v1\x1a\x1b\x61rrtheaudio/v1/common.proto\x1a\x1cgoogle/api/annotations.proto\"V\n\x0e\x43leanupRequest\x12\x17\n\x0folder_than_days\x18\x01 \x01(\x05\x12+\n\x08statuses\x18\x02 \x03(\x0e\x32\x19.arrtheaudio.v1.JobStatus\"Z\n\x0f\x43leanupResponse\x12\x14\n\x0cjobs_removed\x18\x01 \x01(\x05\x12\x17\n\x0f\x62\x61tches_removed\x18\x02 \x01(\x05\x12\x18\n\x10webhooks_removed\x18\x03 \x01(\x05\"\x12\n\x10GetHealthRequest\"E\n\x11GetHealthResponse\x12\x0e\n\x06status\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\x0f\n\x07storage\x18\x03 \x01(\t2\xd8\x01\n\x0c\x41\x64minService\x12\x65\n\x07\x43leanup\x12\x1e.arrtheaudio.v1.CleanupRequest\x1a\x1f.arrtheaudio.v1.CleanupResponse\"\x19\x82\xd3\xe4\x93\x02\x13\"\x0e/admin/cleanup:\x01*\x12\x61\n\tGetHealth\x12 .arrtheaudio.v1.GetHealthRequest\x1a!.arrtheaudio.v1.GetHealthResponse\"\x0f\x82\xd3\xe4\x93\x02\t\x12\x07/healthb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"arrtheaudio/v1/admin_service.proto\x12\x0e\x61rrtheaudio.v1\x1a\x1b\x61rrtheaudio/v1/common.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd7\x01\n\rArrConnection\x12%\n\x04kind\x18\x01 \x01(\x0e\x32\x17.arrtheaudio.v1.ArrKind\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0b\n\x03url\x18\x03 \x01(\t\x12.\n\x05state\x18\x04 \x01(\x0e\x32\x1f.arrtheaudio.v1.ConnectionState\x12\x13\n\x0btitle_count\x18\x05 \x01(\x05\x12\x0f\n\x07message\x18\x06 \x01(\t\x12.\n\nchecked_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x1b\n\x19TestArrConnectionsRequest\"P\n\x1aTestArrConnectionsResponse\x12\x32\n\x0b\x63onnections\x18\x01 \x03(\x0b\x32\x1d.arrtheaudio.v1.ArrConnection\"C\n\x0cHealthDetail\x12\x11\n\tcomponent\x18\x01 \x01(\t\x12\x0f\n\x07healthy\x18\x02 \x01(\x08\x12\x0f\n\x07message\x18\x03 \x01(\t\"V\n\x0e\x43leanupRequest\x12\x17\n\x0folder_than_days\x18\x01 \x01(\x05\x12+\n\x08statuses\x18\x02 \x03(\x0e\x32\x19.arrtheaudio.v1.JobStatus\"Z\n\x0f\x43leanupResponse\x12\x14\n\x0cjobs_removed\x18\x01 \x01(\x05\x12\x17\n\x0f\x62\x61tches_removed\x18\x02 \x01(\x05\x12\x18\n\x10webhooks_removed\x18\x03 \x01(\x05\"\x12\n\x10GetHealthRequest\"t\n\x11GetHealthResponse\x12\x0e\n\x06status\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\x0f\n\x07storage\x18\x03 \x01(\t\x12-\n\x07\x64\x65tails\x18\x04 \x03(\x0b\x32\x1c.arrtheaudio.v1.HealthDetail*M\n\x07\x41rrKind\x12\x18\n\x14\x41RR_KIND_UNSPECIFIED\x10\x00\x12\x13\n\x0f\x41RR_KIND_SONARR\x10\x01\x12\x13\n\x0f\x41RR_KIND_RADARR\x10\x02*\x86\x01\n\x0f\x43onnectionState\x12 \n\x1c\x43ONNECTION_STATE_UNSPECIFIED\x10\x00\x12\x17\n\x13\x43ONNECTION_STATE_OK\x10\x01\x12\x1a\n\x16\x43ONNECTION_STATE_ERROR\x10\x02\x12\x1c\n\x18\x43ONNECTION_STATE_UNKNOWN\x10\x03\x32\xe8\x02\n\x0c\x41\x64minService\x12\x65\n\x07\x43leanup\x12\x1e.arrtheaudio.v1.CleanupRequest\x1a\x1f.arrtheaudio.v1.CleanupResponse\"\x19\x82\xd3\xe4\x93\x02\x13\"\x0e/admin/cleanup:\x01*\x12\x61\n\tGetHealth\x12 .arrtheaudio.v1.GetHealthRequest\x1a!.arrtheaudio.v1.GetHealthResponse\"\x0f\x82\xd3\xe4\x93\x02\t\x12\x07/health\x12\x8d\x01\n\x12TestArrConnections\x12).arrtheaudio.v1.TestArrConnectionsRequest\x1a*.arrtheaudio.v1.TestArrConnectionsResponse\" \x82\xd3\xe4\x93\x02\x1a\"\x15/arr/connections:test:\x01*b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -37,14 +38,28 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_ADMINSERVICE'].methods_by_name['Cleanup']._serialized_options = b'\202\323\344\223\002\023\"\016/admin/cleanup:\001*'
   _globals['_ADMINSERVICE'].methods_by_name['GetHealth']._loaded_options = None
   _globals['_ADMINSERVICE'].methods_by_name['GetHealth']._serialized_options = b'\202\323\344\223\002\t\022\007/health'
-  _globals['_CLEANUPREQUEST']._serialized_start=113
-  _globals['_CLEANUPREQUEST']._serialized_end=199
-  _globals['_CLEANUPRESPONSE']._serialized_start=201
-  _globals['_CLEANUPRESPONSE']._serialized_end=291
-  _globals['_GETHEALTHREQUEST']._serialized_start=293
-  _globals['_GETHEALTHREQUEST']._serialized_end=311
-  _globals['_GETHEALTHRESPONSE']._serialized_start=313
-  _globals['_GETHEALTHRESPONSE']._serialized_end=382
-  _globals['_ADMINSERVICE']._serialized_start=385
-  _globals['_ADMINSERVICE']._serialized_end=601
+  _globals['_ADMINSERVICE'].methods_by_name['TestArrConnections']._loaded_options = None
+  _globals['_ADMINSERVICE'].methods_by_name['TestArrConnections']._serialized_options = b'\202\323\344\223\002\032\"\025/arr/connections:test:\001*'
+  _globals['_ARRKIND']._serialized_start=862
+  _globals['_ARRKIND']._serialized_end=939
+  _globals['_CONNECTIONSTATE']._serialized_start=942
+  _globals['_CONNECTIONSTATE']._serialized_end=1076
+  _globals['_ARRCONNECTION']._serialized_start=147
+  _globals['_ARRCONNECTION']._serialized_end=362
+  _globals['_TESTARRCONNECTIONSREQUEST']._serialized_start=364
+  _globals['_TESTARRCONNECTIONSREQUEST']._serialized_end=391
+  _globals['_TESTARRCONNECTIONSRESPONSE']._serialized_start=393
+  _globals['_TESTARRCONNECTIONSRESPONSE']._serialized_end=473
+  _globals['_HEALTHDETAIL']._serialized_start=475
+  _globals['_HEALTHDETAIL']._serialized_end=542
+  _globals['_CLEANUPREQUEST']._serialized_start=544
+  _globals['_CLEANUPREQUEST']._serialized_end=630
+  _globals['_CLEANUPRESPONSE']._serialized_start=632
+  _globals['_CLEANUPRESPONSE']._serialized_end=722
+  _globals['_GETHEALTHREQUEST']._serialized_start=724
+  _globals['_GETHEALTHREQUEST']._serialized_end=742
+  _globals['_GETHEALTHRESPONSE']._serialized_start=744
+  _globals['_GETHEALTHRESPONSE']._serialized_end=860
+  _globals['_ADMINSERVICE']._serialized_start=1079
+  _globals['_ADMINSERVICE']._serialized_end=1439
 # @@protoc_insertion_point(module_scope)

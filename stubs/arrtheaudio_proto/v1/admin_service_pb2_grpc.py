@@ -45,6 +45,11 @@ class AdminServiceStub:
                 request_serializer=arrtheaudio_dot_v1_dot_admin__service__pb2.GetHealthRequest.SerializeToString,
                 response_deserializer=arrtheaudio_dot_v1_dot_admin__service__pb2.GetHealthResponse.FromString,
                 _registered_method=True)
+        self.TestArrConnections = channel.unary_unary(
+                '/arrtheaudio.v1.AdminService/TestArrConnections',
+                request_serializer=arrtheaudio_dot_v1_dot_admin__service__pb2.TestArrConnectionsRequest.SerializeToString,
+                response_deserializer=arrtheaudio_dot_v1_dot_admin__service__pb2.TestArrConnectionsResponse.FromString,
+                _registered_method=True)
 
 
 class AdminServiceServicer:
@@ -67,6 +72,15 @@ class AdminServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def TestArrConnections(self, request, context):
+        """Asks every configured Sonarr/Radarr connection (arr.sonarr, arr.radarr) for its library
+        now and reports each one's state and title count. A connection that is down, slow or
+        refuses its key is reported (state ERROR with the reason), never an error of the call.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AdminServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -79,6 +93,11 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     servicer.GetHealth,
                     request_deserializer=arrtheaudio_dot_v1_dot_admin__service__pb2.GetHealthRequest.FromString,
                     response_serializer=arrtheaudio_dot_v1_dot_admin__service__pb2.GetHealthResponse.SerializeToString,
+            ),
+            'TestArrConnections': grpc.unary_unary_rpc_method_handler(
+                    servicer.TestArrConnections,
+                    request_deserializer=arrtheaudio_dot_v1_dot_admin__service__pb2.TestArrConnectionsRequest.FromString,
+                    response_serializer=arrtheaudio_dot_v1_dot_admin__service__pb2.TestArrConnectionsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -136,6 +155,33 @@ class AdminService:
             '/arrtheaudio.v1.AdminService/GetHealth',
             arrtheaudio_dot_v1_dot_admin__service__pb2.GetHealthRequest.SerializeToString,
             arrtheaudio_dot_v1_dot_admin__service__pb2.GetHealthResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def TestArrConnections(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/arrtheaudio.v1.AdminService/TestArrConnections',
+            arrtheaudio_dot_v1_dot_admin__service__pb2.TestArrConnectionsRequest.SerializeToString,
+            arrtheaudio_dot_v1_dot_admin__service__pb2.TestArrConnectionsResponse.FromString,
             options,
             channel_credentials,
             insecure,

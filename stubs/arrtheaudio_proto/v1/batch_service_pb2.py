@@ -28,7 +28,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from google.rpc import status_pb2 as google_dot_rpc_dot_status__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"arrtheaudio/v1/batch_service.proto\x12\x0e\x61rrtheaudio.v1\x1a\x1b\x61rrtheaudio/v1/common.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/rpc/status.proto\"\xac\x01\n\rBatchProgress\x12\r\n\x05total\x18\x01 \x01(\x05\x12\x11\n\tcompleted\x18\x02 \x01(\x05\x12\x0f\n\x07running\x18\x03 \x01(\x05\x12\x0e\n\x06queued\x18\x04 \x01(\x05\x12\x0e\n\x06\x66\x61iled\x18\x05 \x01(\x05\x12\x0f\n\x07skipped\x18\x06 \x01(\x05\x12\x11\n\tcancelled\x18\x07 \x01(\x05\x12\x0f\n\x07percent\x18\x08 \x01(\x01\x12\x13\n\x0b\x65ta_seconds\x18\t \x01(\x01\"\xe4\x03\n\x05\x42\x61tch\x12\x10\n\x08\x62\x61tch_id\x18\x01 \x01(\t\x12+\n\x06status\x18\x02 \x01(\x0e\x32\x1b.arrtheaudio.v1.BatchStatus\x12\x0c\n\x04path\x18\x03 \x01(\t\x12\x11\n\trecursive\x18\x04 \x01(\x08\x12\x0f\n\x07pattern\x18\x05 \x01(\t\x12\x0f\n\x07\x64ry_run\x18\x06 \x01(\x08\x12*\n\x08priority\x18\x07 \x01(\x0e\x32\x18.arrtheaudio.v1.Priority\x12\x13\n\x0bmin_size_mb\x18\x08 \x01(\x01\x12\x14\n\x0cmax_age_days\x18\t \x01(\x01\x12\x18\n\x10\x65xclude_patterns\x18\n \x03(\t\x12.\n\ncreated_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x0c\x63ompleted_at\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x17\n\x0f\x65stimated_files\x18\r \x01(\x05\x12/\n\x08progress\x18\x0e \x01(\x0b\x32\x1d.arrtheaudio.v1.BatchProgress\x12-\n\x07results\x18\x0f \x01(\x0b\x32\x1c.arrtheaudio.v1.ResultCounts\x12\r\n\x05\x65rror\x18\x10 \x01(\t\"\xda\x01\n\x11StartBatchRequest\x12\x0c\n\x04path\x18\x01 \x01(\t\x12\x16\n\trecursive\x18\x02 \x01(\x08H\x00\x88\x01\x01\x12\x0f\n\x07pattern\x18\x03 \x01(\t\x12\x0f\n\x07\x64ry_run\x18\x04 \x01(\x08\x12*\n\x08priority\x18\x05 \x01(\x0e\x32\x18.arrtheaudio.v1.Priority\x12\x13\n\x0bmin_size_mb\x18\x06 \x01(\x01\x12\x14\n\x0cmax_age_days\x18\x07 \x01(\x01\x12\x18\n\x10\x65xclude_patterns\x18\x08 \x03(\tB\x0c\n\n_recursive\"}\n\x12StartBatchResponse\x12\x10\n\x08\x62\x61tch_id\x18\x01 \x01(\t\x12\x17\n\x0f\x65stimated_files\x18\x02 \x01(\x05\x12+\n\x06status\x18\x03 \x01(\x0e\x32\x1b.arrtheaudio.v1.BatchStatus\x12\x0f\n\x07message\x18\x04 \x01(\t\"B\n\x0fGetBatchRequest\x12\x10\n\x08\x62\x61tch_id\x18\x01 \x01(\t\x12\r\n\x05limit\x18\x02 \x01(\x05\x12\x0e\n\x06offset\x18\x03 \x01(\x05\"o\n\x10GetBatchResponse\x12$\n\x05\x62\x61tch\x18\x01 \x01(\x0b\x32\x15.arrtheaudio.v1.Batch\x12!\n\x04jobs\x18\x02 \x03(\x0b\x32\x13.arrtheaudio.v1.Job\x12\x12\n\ntotal_jobs\x18\x03 \x01(\x05\"`\n\x12ListBatchesRequest\x12+\n\x06status\x18\x01 \x01(\x0e\x32\x1b.arrtheaudio.v1.BatchStatus\x12\r\n\x05limit\x18\x02 \x01(\x05\x12\x0e\n\x06offset\x18\x03 \x01(\x05\"Q\n\x13ListBatchesResponse\x12&\n\x07\x62\x61tches\x18\x01 \x03(\x0b\x32\x15.arrtheaudio.v1.Batch\x12\x12\n\ntotal_size\x18\x02 \x01(\x05\"&\n\x12\x43\x61ncelBatchRequest\x12\x10\n\x08\x62\x61tch_id\x18\x01 \x01(\t\"S\n\x13\x43\x61ncelBatchResponse\x12$\n\x05\x62\x61tch\x18\x01 \x01(\x0b\x32\x15.arrtheaudio.v1.Batch\x12\x16\n\x0e\x63\x61ncelled_jobs\x18\x02 \x01(\x05\"%\n\x11RetryBatchRequest\x12\x10\n\x08\x62\x61tch_id\x18\x01 \x01(\t\"f\n\x12RetryBatchResponse\x12$\n\x05\x62\x61tch\x18\x01 \x01(\x0b\x32\x15.arrtheaudio.v1.Batch\x12\x14\n\x0cretried_jobs\x18\x02 \x01(\x05\x12\x14\n\x0cskipped_jobs\x18\x03 \x01(\x05\"%\n\x11WatchBatchRequest\x12\x10\n\x08\x62\x61tch_id\x18\x01 \x01(\t\"\xeb\x01\n\nBatchEvent\x12\x10\n\x08sequence\x18\x01 \x01(\x05\x12\'\n\x04type\x18\x02 \x01(\x0e\x32\x19.arrtheaudio.v1.EventType\x12(\n\x04time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12$\n\x05\x62\x61tch\x18\x04 \x01(\x0b\x32\x15.arrtheaudio.v1.Batch\x12 \n\x03job\x18\x05 \x01(\x0b\x32\x13.arrtheaudio.v1.Job\x12\r\n\x05\x66inal\x18\x06 \x01(\x08\x12!\n\x05\x65rror\x18\x07 \x01(\x0b\x32\x12.google.rpc.Status2\xa4\x05\n\x0c\x42\x61tchService\x12\x66\n\nStartBatch\x12!.arrtheaudio.v1.StartBatchRequest\x1a\".arrtheaudio.v1.StartBatchResponse\"\x11\x82\xd3\xe4\x93\x02\x0b\"\x06/batch:\x01*\x12h\n\x08GetBatch\x12\x1f.arrtheaudio.v1.GetBatchRequest\x1a .arrtheaudio.v1.GetBatchResponse\"\x19\x82\xd3\xe4\x93\x02\x13\x12\x11/batch/{batch_id}\x12\x66\n\x0bListBatches\x12\".arrtheaudio.v1.ListBatchesRequest\x1a#.arrtheaudio.v1.ListBatchesResponse\"\x0e\x82\xd3\xe4\x93\x02\x08\x12\x06/batch\x12q\n\x0b\x43\x61ncelBatch\x12\".arrtheaudio.v1.CancelBatchRequest\x1a#.arrtheaudio.v1.CancelBatchResponse\"\x19\x82\xd3\xe4\x93\x02\x13*\x11/batch/{batch_id}\x12w\n\nRetryBatch\x12!.arrtheaudio.v1.RetryBatchRequest\x1a\".arrtheaudio.v1.RetryBatchResponse\"\"\x82\xd3\xe4\x93\x02\x1c\"\x17/batch/{batch_id}:retry:\x01*\x12n\n\nWatchBatch\x12!.arrtheaudio.v1.WatchBatchRequest\x1a\x1a.arrtheaudio.v1.BatchEvent\"\x1f\x82\xd3\xe4\x93\x02\x19\x12\x17/batch/{batch_id}:watch0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"arrtheaudio/v1/batch_service.proto\x12\x0e\x61rrtheaudio.v1\x1a\x1b\x61rrtheaudio/v1/common.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/rpc/status.proto\"\xac\x01\n\rBatchProgress\x12\r\n\x05total\x18\x01 \x01(\x05\x12\x11\n\tcompleted\x18\x02 \x01(\x05\x12\x0f\n\x07running\x18\x03 \x01(\x05\x12\x0e\n\x06queued\x18\x04 \x01(\x05\x12\x0e\n\x06\x66\x61iled\x18\x05 \x01(\x05\x12\x0f\n\x07skipped\x18\x06 \x01(\x05\x12\x11\n\tcancelled\x18\x07 \x01(\x05\x12\x0f\n\x07percent\x18\x08 \x01(\x01\x12\x13\n\x0b\x65ta_seconds\x18\t \x01(\x01\"\xe4\x03\n\x05\x42\x61tch\x12\x10\n\x08\x62\x61tch_id\x18\x01 \x01(\t\x12+\n\x06status\x18\x02 \x01(\x0e\x32\x1b.arrtheaudio.v1.BatchStatus\x12\x0c\n\x04path\x18\x03 \x01(\t\x12\x11\n\trecursive\x18\x04 \x01(\x08\x12\x0f\n\x07pattern\x18\x05 \x01(\t\x12\x0f\n\x07\x64ry_run\x18\x06 \x01(\x08\x12*\n\x08priority\x18\x07 \x01(\x0e\x32\x18.arrtheaudio.v1.Priority\x12\x13\n\x0bmin_size_mb\x18\x08 \x01(\x01\x12\x14\n\x0cmax_age_days\x18\t \x01(\x01\x12\x18\n\x10\x65xclude_patterns\x18\n \x03(\t\x12.\n\ncreated_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x0c\x63ompleted_at\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x17\n\x0f\x65stimated_files\x18\r \x01(\x05\x12/\n\x08progress\x18\x0e \x01(\x0b\x32\x1d.arrtheaudio.v1.BatchProgress\x12-\n\x07results\x18\x0f \x01(\x0b\x32\x1c.arrtheaudio.v1.ResultCounts\x12\r\n\x05\x65rror\x18\x10 \x01(\t\"\xe9\x01\n\x11StartBatchRequest\x12\x0c\n\x04path\x18\x01 \x01(\t\x12\x16\n\trecursive\x18\x02 \x01(\x08H\x00\x88\x01\x01\x12\x0f\n\x07pattern\x18\x03 \x01(\t\x12\x0f\n\x07\x64ry_run\x18\x04 \x01(\x08\x12*\n\x08priority\x18\x05 \x01(\x0e\x32\x18.arrtheaudio.v1.Priority\x12\x13\n\x0bmin_size_mb\x18\x06 \x01(\x01\x12\x14\n\x0cmax_age_days\x18\x07 \x01(\x01\x12\x18\n\x10\x65xclude_patterns\x18\x08 \x03(\t\x12\r\n\x05\x66orce\x18\t \x01(\x08\x42\x0c\n\n_recursive\"}\n\x12StartBatchResponse\x12\x10\n\x08\x62\x61tch_id\x18\x01 \x01(\t\x12\x17\n\x0f\x65stimated_files\x18\x02 \x01(\x05\x12+\n\x06status\x18\x03 \x01(\x0e\x32\x1b.arrtheaudio.v1.BatchStatus\x12\x0f\n\x07message\x18\x04 \x01(\t\"B\n\x0fGetBatchRequest\x12\x10\n\x08\x62\x61tch_id\x18\x01 \x01(\t\x12\r\n\x05limit\x18\x02 \x01(\x05\x12\x0e\n\x06offset\x18\x03 \x01(\x05\"o\n\x10GetBatchResponse\x12$\n\x05\x62\x61tch\x18\x01 \x01(\x0b\x32\x15.arrtheaudio.v1.Batch\x12!\n\x04jobs\x18\x02 \x03(\x0b\x32\x13.arrtheaudio.v1.Job\x12\x12\n\ntotal_jobs\x18\x03 \x01(\x05\"`\n\x12ListBatchesRequest\x12+\n\x06status\x18\x01 \x01(\x0e\x32\x1b.arrtheaudio.v1.BatchStatus\x12\r\n\x05limit\x18\x02 \x01(\x05\x12\x0e\n\x06offset\x18\x03 \x01(\x05\"Q\n\x13ListBatchesResponse\x12&\n\x07\x62\x61tches\x18\x01 \x03(\x0b\x32\x15.arrtheaudio.v1.Batch\x12\x12\n\ntotal_size\x18\x02 \x01(\x05\"&\n\x12\x43\x61ncelBatchRequest\x12\x10\n\x08\x62\x61tch_id\x18\x01 \x01(\t\"S\n\x13\x43\x61ncelBatchResponse\x12$\n\x05\x62\x61tch\x18\x01 \x01(\x0b\x32\x15.arrtheaudio.v1.Batch\x12\x16\n\x0e\x63\x61ncelled_jobs\x18\x02 \x01(\x05\"%\n\x11RetryBatchRequest\x12\x10\n\x08\x62\x61tch_id\x18\x01 \x01(\t\"f\n\x12RetryBatchResponse\x12$\n\x05\x62\x61tch\x18\x01 \x01(\x0b\x32\x15.arrtheaudio.v1.Batch\x12\x14\n\x0cretried_jobs\x18\x02 \x01(\x05\x12\x14\n\x0cskipped_jobs\x18\x03 \x01(\x05\"%\n\x11WatchBatchRequest\x12\x10\n\x08\x62\x61tch_id\x18\x01 \x01(\t\"\xeb\x01\n\nBatchEvent\x12\x10\n\x08sequence\x18\x01 \x01(\x05\x12\'\n\x04type\x18\x02 \x01(\x0e\x32\x19.arrtheaudio.v1.EventType\x12(\n\x04time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12$\n\x05\x62\x61tch\x18\x04 \x01(\x0b\x32\x15.arrtheaudio.v1.Batch\x12 \n\x03job\x18\x05 \x01(\x0b\x32\x13.arrtheaudio.v1.Job\x12\r\n\x05\x66inal\x18\x06 \x01(\x08\x12!\n\x05\x65rror\x18\x07 \x01(\x0b\x32\x12.google.rpc.Status\"\xa3\x02\n\x08Schedule\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04\x63ron\x18\x02 \x01(\t\x12\x32\n\x07options\x18\x03 \x01(\x0b\x32!.arrtheaudio.v1.StartBatchRequest\x12/\n\x0bnext_run_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0blast_run_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x38\n\x0clast_outcome\x18\x06 \x01(\x0e\x32\".arrtheaudio.v1.ScheduleRunOutcome\x12\x15\n\rlast_batch_id\x18\x07 \x01(\t\x12\x14\n\x0clast_message\x18\x08 \x01(\t\"\x16\n\x14ListSchedulesRequest\"D\n\x15ListSchedulesResponse\x12+\n\tschedules\x18\x01 \x03(\x0b\x32\x18.arrtheaudio.v1.Schedule*\x9f\x01\n\x12ScheduleRunOutcome\x12$\n SCHEDULE_RUN_OUTCOME_UNSPECIFIED\x10\x00\x12 \n\x1cSCHEDULE_RUN_OUTCOME_STARTED\x10\x01\x12 \n\x1cSCHEDULE_RUN_OUTCOME_SKIPPED\x10\x02\x12\x1f\n\x1bSCHEDULE_RUN_OUTCOME_FAILED\x10\x03\x32\x96\x06\n\x0c\x42\x61tchService\x12\x66\n\nStartBatch\x12!.arrtheaudio.v1.StartBatchRequest\x1a\".arrtheaudio.v1.StartBatchResponse\"\x11\x82\xd3\xe4\x93\x02\x0b\"\x06/batch:\x01*\x12h\n\x08GetBatch\x12\x1f.arrtheaudio.v1.GetBatchRequest\x1a .arrtheaudio.v1.GetBatchResponse\"\x19\x82\xd3\xe4\x93\x02\x13\x12\x11/batch/{batch_id}\x12\x66\n\x0bListBatches\x12\".arrtheaudio.v1.ListBatchesRequest\x1a#.arrtheaudio.v1.ListBatchesResponse\"\x0e\x82\xd3\xe4\x93\x02\x08\x12\x06/batch\x12q\n\x0b\x43\x61ncelBatch\x12\".arrtheaudio.v1.CancelBatchRequest\x1a#.arrtheaudio.v1.CancelBatchResponse\"\x19\x82\xd3\xe4\x93\x02\x13*\x11/batch/{batch_id}\x12w\n\nRetryBatch\x12!.arrtheaudio.v1.RetryBatchRequest\x1a\".arrtheaudio.v1.RetryBatchResponse\"\"\x82\xd3\xe4\x93\x02\x1c\"\x17/batch/{batch_id}:retry:\x01*\x12n\n\nWatchBatch\x12!.arrtheaudio.v1.WatchBatchRequest\x1a\x1a.arrtheaudio.v1.BatchEvent\"\x1f\x82\xd3\xe4\x93\x02\x19\x12\x17/batch/{batch_id}:watch0\x01\x12p\n\rListSchedules\x12$.arrtheaudio.v1.ListSchedulesRequest\x1a%.arrtheaudio.v1.ListSchedulesResponse\"\x12\x82\xd3\xe4\x93\x02\x0c\x12\n/schedulesb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -47,34 +47,44 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_BATCHSERVICE'].methods_by_name['RetryBatch']._serialized_options = b'\202\323\344\223\002\034\"\027/batch/{batch_id}:retry:\001*'
   _globals['_BATCHSERVICE'].methods_by_name['WatchBatch']._loaded_options = None
   _globals['_BATCHSERVICE'].methods_by_name['WatchBatch']._serialized_options = b'\202\323\344\223\002\031\022\027/batch/{batch_id}:watch'
+  _globals['_BATCHSERVICE'].methods_by_name['ListSchedules']._loaded_options = None
+  _globals['_BATCHSERVICE'].methods_by_name['ListSchedules']._serialized_options = b'\202\323\344\223\002\014\022\n/schedules'
+  _globals['_SCHEDULERUNOUTCOME']._serialized_start=2492
+  _globals['_SCHEDULERUNOUTCOME']._serialized_end=2651
   _globals['_BATCHPROGRESS']._serialized_start=172
   _globals['_BATCHPROGRESS']._serialized_end=344
   _globals['_BATCH']._serialized_start=347
   _globals['_BATCH']._serialized_end=831
   _globals['_STARTBATCHREQUEST']._serialized_start=834
-  _globals['_STARTBATCHREQUEST']._serialized_end=1052
-  _globals['_STARTBATCHRESPONSE']._serialized_start=1054
-  _globals['_STARTBATCHRESPONSE']._serialized_end=1179
-  _globals['_GETBATCHREQUEST']._serialized_start=1181
-  _globals['_GETBATCHREQUEST']._serialized_end=1247
-  _globals['_GETBATCHRESPONSE']._serialized_start=1249
-  _globals['_GETBATCHRESPONSE']._serialized_end=1360
-  _globals['_LISTBATCHESREQUEST']._serialized_start=1362
-  _globals['_LISTBATCHESREQUEST']._serialized_end=1458
-  _globals['_LISTBATCHESRESPONSE']._serialized_start=1460
-  _globals['_LISTBATCHESRESPONSE']._serialized_end=1541
-  _globals['_CANCELBATCHREQUEST']._serialized_start=1543
-  _globals['_CANCELBATCHREQUEST']._serialized_end=1581
-  _globals['_CANCELBATCHRESPONSE']._serialized_start=1583
-  _globals['_CANCELBATCHRESPONSE']._serialized_end=1666
-  _globals['_RETRYBATCHREQUEST']._serialized_start=1668
-  _globals['_RETRYBATCHREQUEST']._serialized_end=1705
-  _globals['_RETRYBATCHRESPONSE']._serialized_start=1707
-  _globals['_RETRYBATCHRESPONSE']._serialized_end=1809
-  _globals['_WATCHBATCHREQUEST']._serialized_start=1811
-  _globals['_WATCHBATCHREQUEST']._serialized_end=1848
-  _globals['_BATCHEVENT']._serialized_start=1851
-  _globals['_BATCHEVENT']._serialized_end=2086
-  _globals['_BATCHSERVICE']._serialized_start=2089
-  _globals['_BATCHSERVICE']._serialized_end=2765
+  _globals['_STARTBATCHREQUEST']._serialized_end=1067
+  _globals['_STARTBATCHRESPONSE']._serialized_start=1069
+  _globals['_STARTBATCHRESPONSE']._serialized_end=1194
+  _globals['_GETBATCHREQUEST']._serialized_start=1196
+  _globals['_GETBATCHREQUEST']._serialized_end=1262
+  _globals['_GETBATCHRESPONSE']._serialized_start=1264
+  _globals['_GETBATCHRESPONSE']._serialized_end=1375
+  _globals['_LISTBATCHESREQUEST']._serialized_start=1377
+  _globals['_LISTBATCHESREQUEST']._serialized_end=1473
+  _globals['_LISTBATCHESRESPONSE']._serialized_start=1475
+  _globals['_LISTBATCHESRESPONSE']._serialized_end=1556
+  _globals['_CANCELBATCHREQUEST']._serialized_start=1558
+  _globals['_CANCELBATCHREQUEST']._serialized_end=1596
+  _globals['_CANCELBATCHRESPONSE']._serialized_start=1598
+  _globals['_CANCELBATCHRESPONSE']._serialized_end=1681
+  _globals['_RETRYBATCHREQUEST']._serialized_start=1683
+  _globals['_RETRYBATCHREQUEST']._serialized_end=1720
+  _globals['_RETRYBATCHRESPONSE']._serialized_start=1722
+  _globals['_RETRYBATCHRESPONSE']._serialized_end=1824
+  _globals['_WATCHBATCHREQUEST']._serialized_start=1826
+  _globals['_WATCHBATCHREQUEST']._serialized_end=1863
+  _globals['_BATCHEVENT']._serialized_start=1866
+  _globals['_BATCHEVENT']._serialized_end=2101
+  _globals['_SCHEDULE']._serialized_start=2104
+  _globals['_SCHEDULE']._serialized_end=2395
+  _globals['_LISTSCHEDULESREQUEST']._serialized_start=2397
+  _globals['_LISTSCHEDULESREQUEST']._serialized_end=2419
+  _globals['_LISTSCHEDULESRESPONSE']._serialized_start=2421
+  _globals['_LISTSCHEDULESRESPONSE']._serialized_end=2489
+  _globals['_BATCHSERVICE']._serialized_start=2654
+  _globals['_BATCHSERVICE']._serialized_end=3444
 # @@protoc_insertion_point(module_scope)

@@ -5,12 +5,24 @@ from google.api import annotations_pb2 as _annotations_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.rpc import status_pb2 as _status_pb2
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class ScheduleRunOutcome(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    SCHEDULE_RUN_OUTCOME_UNSPECIFIED: _ClassVar[ScheduleRunOutcome]
+    SCHEDULE_RUN_OUTCOME_STARTED: _ClassVar[ScheduleRunOutcome]
+    SCHEDULE_RUN_OUTCOME_SKIPPED: _ClassVar[ScheduleRunOutcome]
+    SCHEDULE_RUN_OUTCOME_FAILED: _ClassVar[ScheduleRunOutcome]
+SCHEDULE_RUN_OUTCOME_UNSPECIFIED: ScheduleRunOutcome
+SCHEDULE_RUN_OUTCOME_STARTED: ScheduleRunOutcome
+SCHEDULE_RUN_OUTCOME_SKIPPED: ScheduleRunOutcome
+SCHEDULE_RUN_OUTCOME_FAILED: ScheduleRunOutcome
 
 class BatchProgress(_message.Message):
     __slots__ = ("total", "completed", "running", "queued", "failed", "skipped", "cancelled", "percent", "eta_seconds")
@@ -71,7 +83,7 @@ class Batch(_message.Message):
     def __init__(self, batch_id: _Optional[str] = ..., status: _Optional[_Union[_common_pb2.BatchStatus, str]] = ..., path: _Optional[str] = ..., recursive: _Optional[bool] = ..., pattern: _Optional[str] = ..., dry_run: _Optional[bool] = ..., priority: _Optional[_Union[_common_pb2.Priority, str]] = ..., min_size_mb: _Optional[float] = ..., max_age_days: _Optional[float] = ..., exclude_patterns: _Optional[_Iterable[str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., completed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., estimated_files: _Optional[int] = ..., progress: _Optional[_Union[BatchProgress, _Mapping]] = ..., results: _Optional[_Union[_common_pb2.ResultCounts, _Mapping]] = ..., error: _Optional[str] = ...) -> None: ...
 
 class StartBatchRequest(_message.Message):
-    __slots__ = ("path", "recursive", "pattern", "dry_run", "priority", "min_size_mb", "max_age_days", "exclude_patterns")
+    __slots__ = ("path", "recursive", "pattern", "dry_run", "priority", "min_size_mb", "max_age_days", "exclude_patterns", "force")
     PATH_FIELD_NUMBER: _ClassVar[int]
     RECURSIVE_FIELD_NUMBER: _ClassVar[int]
     PATTERN_FIELD_NUMBER: _ClassVar[int]
@@ -80,6 +92,7 @@ class StartBatchRequest(_message.Message):
     MIN_SIZE_MB_FIELD_NUMBER: _ClassVar[int]
     MAX_AGE_DAYS_FIELD_NUMBER: _ClassVar[int]
     EXCLUDE_PATTERNS_FIELD_NUMBER: _ClassVar[int]
+    FORCE_FIELD_NUMBER: _ClassVar[int]
     path: str
     recursive: bool
     pattern: str
@@ -88,7 +101,8 @@ class StartBatchRequest(_message.Message):
     min_size_mb: float
     max_age_days: float
     exclude_patterns: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, path: _Optional[str] = ..., recursive: _Optional[bool] = ..., pattern: _Optional[str] = ..., dry_run: _Optional[bool] = ..., priority: _Optional[_Union[_common_pb2.Priority, str]] = ..., min_size_mb: _Optional[float] = ..., max_age_days: _Optional[float] = ..., exclude_patterns: _Optional[_Iterable[str]] = ...) -> None: ...
+    force: bool
+    def __init__(self, path: _Optional[str] = ..., recursive: _Optional[bool] = ..., pattern: _Optional[str] = ..., dry_run: _Optional[bool] = ..., priority: _Optional[_Union[_common_pb2.Priority, str]] = ..., min_size_mb: _Optional[float] = ..., max_age_days: _Optional[float] = ..., exclude_patterns: _Optional[_Iterable[str]] = ..., force: _Optional[bool] = ...) -> None: ...
 
 class StartBatchResponse(_message.Message):
     __slots__ = ("batch_id", "estimated_files", "status", "message")
@@ -193,3 +207,33 @@ class BatchEvent(_message.Message):
     final: bool
     error: _status_pb2.Status
     def __init__(self, sequence: _Optional[int] = ..., type: _Optional[_Union[_common_pb2.EventType, str]] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., batch: _Optional[_Union[Batch, _Mapping]] = ..., job: _Optional[_Union[_common_pb2.Job, _Mapping]] = ..., final: _Optional[bool] = ..., error: _Optional[_Union[_status_pb2.Status, _Mapping]] = ...) -> None: ...
+
+class Schedule(_message.Message):
+    __slots__ = ("name", "cron", "options", "next_run_at", "last_run_at", "last_outcome", "last_batch_id", "last_message")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    CRON_FIELD_NUMBER: _ClassVar[int]
+    OPTIONS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_RUN_AT_FIELD_NUMBER: _ClassVar[int]
+    LAST_RUN_AT_FIELD_NUMBER: _ClassVar[int]
+    LAST_OUTCOME_FIELD_NUMBER: _ClassVar[int]
+    LAST_BATCH_ID_FIELD_NUMBER: _ClassVar[int]
+    LAST_MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    cron: str
+    options: StartBatchRequest
+    next_run_at: _timestamp_pb2.Timestamp
+    last_run_at: _timestamp_pb2.Timestamp
+    last_outcome: ScheduleRunOutcome
+    last_batch_id: str
+    last_message: str
+    def __init__(self, name: _Optional[str] = ..., cron: _Optional[str] = ..., options: _Optional[_Union[StartBatchRequest, _Mapping]] = ..., next_run_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_run_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_outcome: _Optional[_Union[ScheduleRunOutcome, str]] = ..., last_batch_id: _Optional[str] = ..., last_message: _Optional[str] = ...) -> None: ...
+
+class ListSchedulesRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ListSchedulesResponse(_message.Message):
+    __slots__ = ("schedules",)
+    SCHEDULES_FIELD_NUMBER: _ClassVar[int]
+    schedules: _containers.RepeatedCompositeFieldContainer[Schedule]
+    def __init__(self, schedules: _Optional[_Iterable[_Union[Schedule, _Mapping]]] = ...) -> None: ...

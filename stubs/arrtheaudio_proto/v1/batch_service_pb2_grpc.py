@@ -65,6 +65,11 @@ class BatchServiceStub:
                 request_serializer=arrtheaudio_dot_v1_dot_batch__service__pb2.WatchBatchRequest.SerializeToString,
                 response_deserializer=arrtheaudio_dot_v1_dot_batch__service__pb2.BatchEvent.FromString,
                 _registered_method=True)
+        self.ListSchedules = channel.unary_unary(
+                '/arrtheaudio.v1.BatchService/ListSchedules',
+                request_serializer=arrtheaudio_dot_v1_dot_batch__service__pb2.ListSchedulesRequest.SerializeToString,
+                response_deserializer=arrtheaudio_dot_v1_dot_batch__service__pb2.ListSchedulesResponse.FromString,
+                _registered_method=True)
 
 
 class BatchServiceServicer:
@@ -120,6 +125,13 @@ class BatchServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListSchedules(self, request, context):
+        """The configured scheduled scans (`schedules:` in the config) with their next and last runs.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_BatchServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -152,6 +164,11 @@ def add_BatchServiceServicer_to_server(servicer, server):
                     servicer.WatchBatch,
                     request_deserializer=arrtheaudio_dot_v1_dot_batch__service__pb2.WatchBatchRequest.FromString,
                     response_serializer=arrtheaudio_dot_v1_dot_batch__service__pb2.BatchEvent.SerializeToString,
+            ),
+            'ListSchedules': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListSchedules,
+                    request_deserializer=arrtheaudio_dot_v1_dot_batch__service__pb2.ListSchedulesRequest.FromString,
+                    response_serializer=arrtheaudio_dot_v1_dot_batch__service__pb2.ListSchedulesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -317,6 +334,33 @@ class BatchService:
             '/arrtheaudio.v1.BatchService/WatchBatch',
             arrtheaudio_dot_v1_dot_batch__service__pb2.WatchBatchRequest.SerializeToString,
             arrtheaudio_dot_v1_dot_batch__service__pb2.BatchEvent.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListSchedules(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/arrtheaudio.v1.BatchService/ListSchedules',
+            arrtheaudio_dot_v1_dot_batch__service__pb2.ListSchedulesRequest.SerializeToString,
+            arrtheaudio_dot_v1_dot_batch__service__pb2.ListSchedulesResponse.FromString,
             options,
             channel_credentials,
             insecure,

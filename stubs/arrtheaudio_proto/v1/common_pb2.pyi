@@ -55,6 +55,7 @@ class LanguageSource(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     LANGUAGE_SOURCE_HEURISTIC: _ClassVar[LanguageSource]
     LANGUAGE_SOURCE_PRIORITY: _ClassVar[LanguageSource]
     LANGUAGE_SOURCE_NONE: _ClassVar[LanguageSource]
+    LANGUAGE_SOURCE_ARR_LIBRARY: _ClassVar[LanguageSource]
 
 class BatchStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -108,6 +109,7 @@ LANGUAGE_SOURCE_TMDB: LanguageSource
 LANGUAGE_SOURCE_HEURISTIC: LanguageSource
 LANGUAGE_SOURCE_PRIORITY: LanguageSource
 LANGUAGE_SOURCE_NONE: LanguageSource
+LANGUAGE_SOURCE_ARR_LIBRARY: LanguageSource
 BATCH_STATUS_UNSPECIFIED: BatchStatus
 BATCH_STATUS_SCANNING: BatchStatus
 BATCH_STATUS_RUNNING: BatchStatus
