@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import structlog
 from click.testing import CliRunner, Result
 
 from arrtheaudio.cli import main
@@ -222,6 +223,16 @@ async def test_cli_arr_test_and_health_detail(
         broken.stop()
 
 
+@pytest.fixture
+def _keep_logging_config() -> Iterator[None]:
+    # ``process`` configures logging for its (normally one-shot) process; give the rest of
+    # the test session its configuration back.
+    saved = structlog.get_config()
+    yield
+    structlog.configure(**saved)
+
+
+@pytest.mark.usefixtures("_keep_logging_config")
 def test_local_process_uses_the_arr_library(tmp_path: Path, sonarr: FakeArr) -> None:
     shows = tmp_path / "shows"
     files = make_shows(shows)

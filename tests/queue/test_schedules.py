@@ -118,16 +118,22 @@ async def test_a_schedule_with_a_bad_path_records_the_failure(
 
 
 @pytest.mark.postgres
+@pytest.mark.parametrize("storage_url", ["postgres"], indirect=True)
 async def test_two_instances_on_one_postgres_start_each_run_once(
-    manager_factory: Any, media_root: Path, pg_url: str
+    storage_url: str, manager_factory: Any, media_root: Path
 ) -> None:
+    pg_url = storage_url  # set up before the managers, so the database outlives them
     show = media_root / "Show"
     touch(show, "S01E01.mkv")
     schedule = {"name": "shared", "path": str(show), "cron": EVERY_SECOND}
     settings = with_schedules(pg_url, media_root, schedule, worker_count=1)
     pipelines = [SlowPipeline(0.0), SlowPipeline(0.0)]
-    first = await manager_factory(pipelines[0], settings=settings, url=pg_url, instance_id="inst-a")
-    second = await manager_factory(pipelines[1], settings=settings, url=pg_url, instance_id="inst-b")
+    first = await manager_factory(
+        pipelines[0], settings=settings, url=pg_url, instance_id="inst-a", start=False
+    )
+    second = await manager_factory(
+        pipelines[1], settings=settings, url=pg_url, instance_id="inst-b", start=False
+    )
     attempts = {"inst-a": 0, "inst-b": 0}
     winners: list[tuple[str, Any]] = []
     for name, manager in (("inst-a", first), ("inst-b", second)):
@@ -144,6 +150,8 @@ async def test_two_instances_on_one_postgres_start_each_run_once(
             return seq
 
         runs_table.claim = counted  # type: ignore[method-assign]
+    await first.start()
+    await second.start()
 
     async def enough() -> bool:
         return len(await first.scheduler._runs.all_runs("shared")) >= 5

@@ -17,6 +17,7 @@ export const languageSource = (v) => enumName(v, "LANGUAGE_SOURCE_");
 
 const LANGUAGE_SOURCES = {
   arr: "the Sonarr/Radarr webhook",
+  arr_library: "your Sonarr/Radarr library",
   tmdb: "TMDB",
   heuristic: "the file or folder name",
   priority: "the language priority list",
