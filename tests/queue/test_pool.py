@@ -21,24 +21,23 @@ async def webhook(manager: Any, files: list[Path]) -> list[str]:
     return [e.job_id for e in enqueued]
 
 
-async def test_mp4_limit_does_not_block_mkv_jobs_behind_it(manager_factory: Any, media_root: Path) -> None:
+async def test_mp4_jobs_are_not_held_back_by_the_remux_limit(manager_factory: Any, media_root: Path) -> None:
+    # MP4s are edited in place (a few bytes), so the queue runs them like MKVs; only the
+    # remux fallback is bounded by max_mp4_concurrent, inside the pipeline
+    # (tests/media/test_mp4_safety.py: test_waiting_for_a_remux_slot_...).
     gates = {"a.mp4": asyncio.Event(), "b.mp4": asyncio.Event()}
     pipeline = FakePipeline(gates=gates)
     manager = await manager_factory(pipeline, worker_count=3, max_mp4_concurrent=1)
     names = ["a.mp4", "b.mp4", "c.mkv", "d.mkv", "e.mkv"]
     ids = await webhook(manager, [touch(media_root, n) for n in names])
-    # a.mp4 holds the only MP4 slot; b.mp4 waits; the MKV jobs behind b.mp4 all finish.
     await wait_terminal(manager, ids[2:])
-    assert pipeline.running == {"a.mp4"} and "b.mp4" not in pipeline.calls
-    assert (await manager.get_job(ids[1])).status == JobStatus.QUEUED
+    assert pipeline.running == {"a.mp4", "b.mp4"} and pipeline.max_mp4_seen == 2
     snapshot = await manager.queue_snapshot()
-    assert [job.job_id for job in snapshot.current_jobs] == [ids[0]] and snapshot.workers_active == 1
-    assert [job.job_id for job in snapshot.next_jobs] == [ids[1]]
+    assert {job.job_id for job in snapshot.current_jobs} == set(ids[:2]) and snapshot.workers_active == 2
     gates["a.mp4"].set()
     gates["b.mp4"].set()
     jobs = await wait_terminal(manager, ids)
     assert all(job.status == JobStatus.COMPLETED for job in jobs)
-    assert pipeline.max_mp4_seen == 1
 
 
 async def test_waiting_for_space_is_rechecked_until_there_is_room(

@@ -3,9 +3,9 @@
 One worker = one loop: claim → heartbeat while the pipeline runs
 → record the outcome. The rules that matter:
 
-* **MP4 limit without head-of-line blocking** — a worker reserves an MP4 slot *before* it
-  claims; a worker that gets no slot claims with MP4 excluded, so an MKV job behind a
-  blocked MP4 job still runs.
+* **No MP4 limit here** — an MP4 is edited in place like an MKV (a few bytes), so every
+  worker takes any job; ``max_mp4_concurrent`` bounds only the remux fallback, inside the
+  pipeline, where waiting for a slot does not count against the job's timeout.
 * **Free space** — only writes that make a new file need it (the MP4 remux fallback, a
   hard-linked file under ``execution.hardlinks: copy``); the pipeline checks it right before
   such a write and answers ``insufficient_space``, which parks the job as
@@ -40,7 +40,7 @@ import structlog
 from arrtheaudio_server import observability
 from arrtheaudio_server.clock import utcnow
 from arrtheaudio_server.config import ProcessingSettings
-from arrtheaudio_server.media.result import Container, ProcessResult, ReasonCode, ResultStatus
+from arrtheaudio_server.media.result import ProcessResult, ReasonCode, ResultStatus
 from arrtheaudio_server.metadata.hints import MediaHints
 from arrtheaudio_server.queue.domain import Job, JobStatus, Priority
 from arrtheaudio_server.queue.storage import Changes, Claimed, JobOutcome, QueueStorage
@@ -93,7 +93,6 @@ class WorkerPool:
         self._workers: list[asyncio.Task[None]] = []
         self._stopping = False
         self._wake = asyncio.Event()
-        self._mp4_reserved = 0
 
     @property
     def worker_ids(self) -> list[str]:
@@ -150,20 +149,14 @@ class WorkerPool:
 
     async def _work(self, worker_id: str) -> None:
         while not self._stopping:
-            mp4_slot = self._mp4_reserved < self.settings.max_mp4_concurrent
-            if mp4_slot:
-                self._mp4_reserved += 1
             try:
                 claimed = await self.storage.claim(
-                    worker_id=worker_id, lease_seconds=self.settings.lease_seconds, allow_mp4=mp4_slot
+                    worker_id=worker_id, lease_seconds=self.settings.lease_seconds
                 )
             except Exception as exc:  # noqa: BLE001 - storage hiccup: log, back off, try again
                 log.warning("queue.claim_failed", worker=worker_id, error=str(exc))
                 observability.STORAGE_ERRORS.labels("claim").inc()
                 claimed = None
-            holds_mp4 = mp4_slot and claimed is not None and claimed.job.container == Container.MP4
-            if mp4_slot and not holds_mp4:
-                self._mp4_reserved -= 1
             if claimed is None:
                 await self._idle()
                 continue
@@ -176,9 +169,6 @@ class WorkerPool:
                 # runs it again (a re-run of a finished edit is a harmless "already correct").
                 log.error("queue.worker_error", worker=worker_id, job_id=claimed.job.job_id, error=repr(exc))
                 await self._idle()
-            finally:
-                if holds_mp4:
-                    self._mp4_reserved -= 1
 
     # --- one job ------------------------------------------------------------------------
 
