@@ -22,6 +22,7 @@ from tests.support.mkv_files import (
     LAYOUTS,
     Layout,
     has_crc32,
+    hostile_mkvs,
     make_layout,
     mkvmerge_view,
     top_level_order,
@@ -214,65 +215,13 @@ def test_absent_elements_take_the_spec_defaults(tmp_path: Path) -> None:
 # --- hostile input ---------------------------------------------------------------------------
 
 
-def _segment_payload(tracks_payload: bytes, seek_entries: bytes = b"") -> bytes:
-    ebml = bytes.fromhex("1A45DFA3") + bytes([0x80 | 11]) + bytes.fromhex("4282") + b"\x88matroska"
-    body = b""
-    if seek_entries:
-        body += bytes.fromhex("114D9B74") + _size(len(seek_entries)) + seek_entries
-    body += tracks_payload
-    return ebml + bytes.fromhex("18538067") + _size(len(body)) + body
-
-
-def _size(n: int) -> bytes:
-    return (n | (1 << 56)).to_bytes(8, "big")
-
-
-def _seek(eid: bytes, position: int) -> bytes:
-    entry = bytes.fromhex("53AB84") + eid + bytes.fromhex("53AC88") + position.to_bytes(8, "big")
-    return bytes.fromhex("4DBB") + bytes([0x80 | len(entry)]) + entry
-
-
-AUDIO_ENTRY = bytes.fromhex("AE") + bytes([0x80 | 6]) + bytes.fromhex("D78101") + bytes.fromhex("838102")
+HOSTILE = hostile_mkvs()
 
 
 def _hostile(tmp_path: Path, name: str, data: bytes) -> Path:
     path = tmp_path / name
     path.write_bytes(data)
     return path
-
-
-HOSTILE: dict[str, bytes] = {
-    "seekhead_loop.mkv": _segment_payload(b"", _seek(bytes.fromhex("114D9B74"), 0) * 3),
-    "seekhead_into_the_middle.mkv": _segment_payload(b"", _seek(bytes.fromhex("1654AE6B"), 5)),
-    "seekhead_points_elsewhere.mkv": _segment_payload(b"", _seek(bytes.fromhex("1654AE6B"), 0)),
-    "seekhead_outside.mkv": _segment_payload(b"", _seek(bytes.fromhex("1654AE6B"), 1 << 40)),
-    "absurd_tracks_size.mkv": _segment_payload(
-        bytes.fromhex("1654AE6B") + _size((1 << 56) - 2) + AUDIO_ENTRY
-    ),
-    "child_overruns_parent.mkv": _segment_payload(
-        bytes.fromhex("1654AE6B") + _size(len(AUDIO_ENTRY) - 3) + AUDIO_ENTRY
-    ),
-    "void_flood.mkv": _segment_payload(b"\xec\x80" * 300_000),
-    "unknown_size_tracks.mkv": _segment_payload(bytes.fromhex("1654AE6B01FFFFFFFFFFFFFF") + AUDIO_ENTRY),
-    "zero_vint.mkv": _segment_payload(bytes.fromhex("1654AE6B00") + AUDIO_ENTRY),
-    "long_id.mkv": _segment_payload(bytes.fromhex("0812345678") + _size(0)),
-    "huge_uint.mkv": _segment_payload(
-        bytes.fromhex("1654AE6B")
-        + _size(len(AUDIO_ENTRY) + 11)
-        + AUDIO_ENTRY
-        + bytes.fromhex("AE89")
-        + b"\x83" * 0
-        + bytes.fromhex("838A")
-        + b"\x01" * 8
-    ),
-    "no_tracks.mkv": _segment_payload(b"\xec\x82\x00\x00"),
-    "not_a_segment.mkv": _segment_payload(b"")[:-9] + bytes.fromhex("1549A96680"),
-    "webm_garbage_doctype.mkv": bytes.fromhex("1A45DFA3")
-    + bytes([0x80 | 7])
-    + bytes.fromhex("4282")
-    + b"\x84avi\x00",
-    "only_ebml_magic.mkv": bytes.fromhex("1A45DFA3"),
-}
 
 
 @pytest.mark.parametrize("name", sorted(HOSTILE))

@@ -49,6 +49,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario(
         "load-with-faults", "Load with faults: webhook flood while tools fail or hang", "test_load_faults.py"
     ),
+    Scenario("hostile-media", "Hostile media files through the real server", "test_hostile_media.py"),
     Scenario(
         "kill-mid-inplace",
         "Kill between the two in-place MP4 writes",

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import subprocess
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -277,3 +278,89 @@ def crc32_valid(path: Path | str) -> bool:
     payload = data[pos + header : pos + header + size]
     stored = int.from_bytes(payload[2:6], "little")
     return zlib.crc32(payload[6:]) == stored
+
+
+# --- hostile files ----------------------------------------------------------------------
+
+
+def _segment(tracks_payload: bytes, seek_entries: bytes = b"") -> bytes:
+    ebml = bytes.fromhex("1A45DFA3") + bytes([0x80 | 11]) + bytes.fromhex("4282") + b"\x88matroska"
+    body = b""
+    if seek_entries:
+        body += bytes.fromhex("114D9B74") + _size(len(seek_entries)) + seek_entries
+    body += tracks_payload
+    return ebml + bytes.fromhex("18538067") + _size(len(body)) + body
+
+
+def _size(n: int) -> bytes:
+    return (n | (1 << 56)).to_bytes(8, "big")
+
+
+def _seek(eid: bytes, position: int) -> bytes:
+    entry = bytes.fromhex("53AB84") + eid + bytes.fromhex("53AC88") + position.to_bytes(8, "big")
+    return bytes.fromhex("4DBB") + bytes([0x80 | len(entry)]) + entry
+
+
+_AUDIO_ENTRY = bytes.fromhex("AE") + bytes([0x80 | 6]) + bytes.fromhex("D78101") + bytes.fromhex("838102")
+
+
+def hostile_mkvs() -> dict[str, bytes]:
+    """Hand-made hostile Matroska files (name -> bytes): loops, overlaps, absurd sizes, floods."""
+    return {
+        "seekhead_loop.mkv": _segment(b"", _seek(bytes.fromhex("114D9B74"), 0) * 3),
+        "seekhead_into_the_middle.mkv": _segment(b"", _seek(bytes.fromhex("1654AE6B"), 5)),
+        "seekhead_points_elsewhere.mkv": _segment(b"", _seek(bytes.fromhex("1654AE6B"), 0)),
+        "seekhead_outside.mkv": _segment(b"", _seek(bytes.fromhex("1654AE6B"), 1 << 40)),
+        "absurd_tracks_size.mkv": _segment(bytes.fromhex("1654AE6B") + _size((1 << 56) - 2) + _AUDIO_ENTRY),
+        "child_overruns_parent.mkv": _segment(
+            bytes.fromhex("1654AE6B") + _size(len(_AUDIO_ENTRY) - 3) + _AUDIO_ENTRY
+        ),
+        "void_flood.mkv": _segment(b"\xec\x80" * 300_000),
+        "unknown_size_tracks.mkv": _segment(bytes.fromhex("1654AE6B01FFFFFFFFFFFFFF") + _AUDIO_ENTRY),
+        "zero_vint.mkv": _segment(bytes.fromhex("1654AE6B00") + _AUDIO_ENTRY),
+        "long_id.mkv": _segment(bytes.fromhex("0812345678") + _size(0)),
+        "huge_uint.mkv": _segment(
+            bytes.fromhex("1654AE6B")
+            + _size(len(_AUDIO_ENTRY) + 11)
+            + _AUDIO_ENTRY
+            + bytes.fromhex("AE89")
+            + b"\x83" * 0
+            + bytes.fromhex("838A")
+            + b"\x01" * 8
+        ),
+        "no_tracks.mkv": _segment(b"\xec\x82\x00\x00"),
+        "not_a_segment.mkv": _segment(b"")[:-9] + bytes.fromhex("1549A96680"),
+        "webm_garbage_doctype.mkv": bytes.fromhex("1A45DFA3")
+        + bytes([0x80 | 7])
+        + bytes.fromhex("4282")
+        + b"\x84avi\x00",
+        "only_ebml_magic.mkv": bytes.fromhex("1A45DFA3"),
+    }
+
+
+def mutate(data: bytes, rng: random.Random, *, edits: int = 4) -> bytes:
+    """A real file damaged the ways storage and downloads damage files: flipped bits, runs of
+    0xFF or zeros (absurd or zero sizes), spliced-in garbage, cut and duplicated spans; most
+    edits land in the header region (before the first Cluster), where the reader works."""
+    out = bytearray(data)
+    header_end = data.find(CLUSTER)
+    header_end = len(data) if header_end < 0 else header_end + 64
+    for _ in range(edits):
+        limit = header_end if rng.random() < 0.8 else len(out)
+        pos = rng.randrange(max(1, min(limit, len(out))))
+        kind = rng.choice(["flip", "ff", "zero", "splice", "cut", "dup"])
+        if kind == "flip":
+            out[pos] ^= 1 << rng.randrange(8)
+        elif kind == "ff":
+            out[pos : pos + 8] = b"\xff" * len(out[pos : pos + 8])
+        elif kind == "zero":
+            out[pos : pos + 4] = bytes(len(out[pos : pos + 4]))
+        elif kind == "splice":
+            out[pos:pos] = rng.randbytes(rng.randint(1, 16))
+        elif kind == "cut":
+            del out[pos : pos + rng.randint(1, 64)]
+        else:
+            out[pos:pos] = out[pos : pos + rng.randint(1, 200)]
+        if not out:
+            out = bytearray(b"\x1a")
+    return bytes(out)
