@@ -77,7 +77,7 @@ async def test_copy_breaks_the_link_and_the_other_name_keeps_the_old_bytes(
     assert result.reason_code is ReasonCode.CHANGED, result.reason
     assert result.write_method is WriteMethod.MKVPROPEDIT
     assert (
-        result.write_note == "hard link broken: this name got a new file, the 1 other name keep the old bytes"
+        result.write_note == "hard link broken: this name got a new file, the other name keeps the old bytes"
     )
     new = path.stat()
     assert new.st_ino != old.st_ino and new.st_nlink == 1 and seed.stat().st_nlink == 1

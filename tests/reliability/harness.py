@@ -62,7 +62,7 @@ SIZES = (
     Sizes(
         crash_files=1000,
         crash_kills=20,
-        multi_jobs=10_000,
+        multi_jobs=3000,  # every job really writes (mkvpropedit) since #10: ~4x the old dry run's cost
         multi_instances=3,
         flood_webhooks=10_000,
         flood_files=1000,
@@ -73,7 +73,7 @@ SIZES = (
     else Sizes(
         crash_files=240,
         crash_kills=8,
-        multi_jobs=2000,
+        multi_jobs=500,
         multi_instances=3,
         flood_webhooks=1000,
         flood_files=250,

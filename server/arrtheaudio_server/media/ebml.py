@@ -8,7 +8,8 @@ headers need only a fraction of EBML: element headers, unsigned integers and str
 
 Everything here is bounded: a header is at most 12 bytes, a master element is read into
 memory only up to ``Limits.max_master_bytes``, every element visited counts against
-``Limits.max_elements``, and every child must end inside its parent (and the file). Any
+``Limits.max_elements``, and every child must end inside its parent (and the file). There is
+no recursion over nesting: the Matroska reader descends a fixed number of known levels. Any
 violation is an ``EbmlError`` with a message that says what is wrong and where; callers
 turn it into a ``corrupt`` result. Nothing here seeks outside ``[0, file size)``.
 """
@@ -30,7 +31,6 @@ class EbmlError(Exception):
 class Limits:
     max_elements: int = 200_000  # element headers decoded per file, all levels together
     max_master_bytes: int = 16 * 1024 * 1024  # a master element (Tracks, Chapters, ...) read into memory
-    max_depth: int = 32  # nesting inside one in-memory master (chapters nest)
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,7 +34,7 @@ from arrtheaudio_server.media.copy_edit import copy_preflight, edit_a_copy
 from arrtheaudio_server.media.mkv import set_default_audio_mkv
 from arrtheaudio_server.media.mp4 import preflight, set_default_audio_mp4
 from arrtheaudio_server.media.mp4_inplace import set_default_in_place
-from arrtheaudio_server.media.mp4_read import read_mp4
+from arrtheaudio_server.media.mp4_read import Mp4Probe, read_mp4
 from arrtheaudio_server.media.probe import FileRead, ProbeFailure, ProbeInfo, probe, read_file
 from arrtheaudio_server.media.result import (
     AudioTrack,
@@ -345,7 +345,7 @@ class Pipeline:
         notes = [f"fallback: {fallback}"] if fallback else []
         copy_first = False
         if links > 1:
-            others = f"{links - 1} other name{'s' if links > 2 else ''}"
+            others = "other name keeps" if links == 2 else f"{links - 1} other names keep"
             if policy == "skip":
                 return WriteFailure(
                     ReasonCode.HARDLINKED,
@@ -362,7 +362,7 @@ class Pipeline:
             else:
                 # A remux writes a new file anyway; any other method edits a copy first.
                 copy_first = method is not WriteMethod.REMUX
-                notes.append(f"hard link broken: this name got a new file, the {others} keep the old bytes")
+                notes.append(f"hard link broken: this name got a new file, the {others} the old bytes")
         return WritePlan(method=method, note="; ".join(notes) or None, copy_first=copy_first)
 
     async def _write(
@@ -374,7 +374,7 @@ class Pipeline:
         edit = (
             self._mkv_editor(info, target)
             if plan.method is WriteMethod.MKVPROPEDIT
-            else self._mp4_editor(info, target)
+            else self._mp4_editor(info, target, path, read.mp4)
         )
         if not plan.copy_first:
             return await edit(path)
@@ -397,12 +397,14 @@ class Pipeline:
 
         return edit
 
-    def _mp4_editor(self, info: ProbeInfo, target: int) -> Callable[[Path], Awaitable[WriteFailure | None]]:
+    def _mp4_editor(
+        self, info: ProbeInfo, target: int, original: Path, probed: Mp4Probe | None
+    ) -> Callable[[Path], Awaitable[WriteFailure | None]]:
         async def edit(where: Path) -> WriteFailure | None:
-            # Read the very file to be written (the original, or a hard-link copy of it), so
-            # the flag offsets and the "unchanged since read" check are its own.
+            # The layout of the very file to be written: the first read's for the original (the
+            # writer checks it is unchanged since), a fresh read for a hard-link copy.
             def write() -> WriteFailure | None:
-                current = read_mp4(where)
+                current = probed if where == original and probed is not None else read_mp4(where)
                 if isinstance(current, ProbeFailure):
                     return WriteFailure(ReasonCode.TOOL_FAILED, f"cannot re-read the file: {current.reason}")
                 if current.fallback_reason is not None:
