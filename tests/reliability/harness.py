@@ -140,13 +140,23 @@ def populate(
 def media_problems(
     paths: Iterable[Path], *, expected: str = EXPECTED_LANGUAGE, threads: int = 4
 ) -> dict[str, str]:
-    """Read every file back with mkvmerge -J / ffprobe; returns {path: problem} for bad ones."""
+    """Read every file back with mkvmerge -J / ffprobe; returns {path: problem} for bad ones.
+
+    The server's own in-process reader must agree with them on the default flags, so every
+    file a scenario checks also cross-checks that reader against the reference tools.
+    """
+    from arrtheaudio_server.media.probe import read_tracks
+    from arrtheaudio_server.media.result import Container
 
     def check(path: Path) -> tuple[str, str | None]:
         try:
             info = read_back(path)
         except Exception as exc:  # noqa: BLE001 - an unreadable file is exactly what we look for
             return str(path), f"unreadable: {exc}"
+        container = Container.MKV if path.suffix.lower() == ".mkv" else Container.MP4
+        ours = read_tracks(path, container)
+        if getattr(ours, "default_indexes", None) != info.default_audio_indexes:
+            return str(path), f"the server's reader disagrees with the reference tools: {ours}"
         defaults = info.default_audio_indexes
         if len(defaults) != 1:
             return str(path), f"{len(defaults)} default audio tracks ({[s.language for s in info.audio]})"

@@ -1,6 +1,8 @@
-"""Set the default audio track of an MP4 by an atomic ``ffmpeg -c copy`` remux.
+"""The MP4 fallback: set the default audio track by an atomic ``ffmpeg -c copy`` remux.
 
-MP4 has no in-place flag editor in our toolbox, so the file is rewritten: ffmpeg copies
+MP4s are edited in place (``mp4_inplace``); this path is only for the layouts the reader
+says cannot be edited safely (``Mp4Probe.fallback_reason``: several ``moov``, a compressed
+``cmov``, sizes that do not add up, ...). The file is rewritten: ffmpeg copies
 every stream into ``.<name>.arrtheaudio-tmp.mp4`` beside the original (same filesystem,
 so the final ``os.replace`` is atomic), the temp file is fsynced and verified, gets the
 original's mode, owner, group and timestamps, and only then replaces the original.
