@@ -197,3 +197,32 @@ async def test_every_layout_is_changed_with_one_edit_and_verified_in_process(
         assert crc32_valid(path)  # mkvpropedit kept the header's checksum right
     again = await run(settings_factory(language_priority=["pt-BR"]), path)
     assert again.reason_code is ReasonCode.ALREADY_CORRECT
+
+
+async def test_copy_that_cannot_be_made_keeps_the_original(
+    media: Media, settings_factory: Callable[..., Settings], tmp_path: Path
+) -> None:
+    path, _seed = linked(media, tmp_path)
+    before = file_fingerprint(path)
+    temp_path_for(path).mkdir()  # something that is not a file sits where the copy must go
+    result = await run(settings_factory(language_priority=["jpn"], execution={"hardlinks": "copy"}), path)
+    assert result.status is ResultStatus.FAILED and result.reason_code is ReasonCode.TOOL_FAILED
+    assert "cannot copy the hard-linked file" in result.reason and file_fingerprint(path) == before
+
+
+async def test_copy_is_not_put_in_place_when_the_original_changed_meanwhile(
+    media: Media, settings_factory: Callable[..., Settings], tmp_path: Path
+) -> None:
+    path, _seed = linked(media, tmp_path)
+    # An mkvpropedit that edits the copy, while "Sonarr" rewrites the original meanwhile.
+    tool = tmp_path / "mkvpropedit-and-touch"
+    tool.write_text(f'#!/bin/sh\ntouch -d "2001-01-01" "{path}"\nexec mkvpropedit "$@"\n')
+    tool.chmod(0o755)
+    settings = settings_factory(
+        language_priority=["jpn"], execution={"hardlinks": "copy"}, tools={"mkvpropedit": str(tool)}
+    )
+    inode = path.stat().st_ino
+    result = await run(settings, path)
+    assert result.status is ResultStatus.FAILED and "changed while its copy was being edited" in result.reason
+    assert path.stat().st_ino == inode and read_back(path).default_audio_indexes == [0]
+    assert not temp_path_for(path).exists()

@@ -15,6 +15,7 @@ cancellation removes the temp file; the original is untouched in every outcome b
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import os
 import shutil
@@ -51,6 +52,12 @@ def copy_preflight(path: Path, *, free_space: FreeSpaceProbe = disk_free_bytes) 
     return None
 
 
+def _discard(tmp: Path) -> None:
+    """Remove our temp file on a failure path; a second error must not hide the first."""
+    with contextlib.suppress(OSError):
+        remove(tmp)
+
+
 def _copy(src: Path, dst: Path) -> None:
     remove(dst)  # a leftover from an earlier crash of this very file
     shutil.copyfile(src, dst)  # copy_file_range / sendfile: in the kernel, reflinked where it can
@@ -64,7 +71,7 @@ async def edit_a_copy(path: Path, edit: Editor) -> WriteFailure | None:
         try:
             await asyncio.to_thread(_copy, path, tmp)
         except OSError as exc:
-            remove(tmp)
+            _discard(tmp)
             code = (
                 ReasonCode.INSUFFICIENT_SPACE
                 if exc.errno in (errno.ENOSPC, errno.EDQUOT)
@@ -78,11 +85,11 @@ async def edit_a_copy(path: Path, edit: Editor) -> WriteFailure | None:
         if failure is None and changed_since(path, original):
             failure = WriteFailure(ReasonCode.TOOL_FAILED, "the file changed while its copy was being edited")
         if failure is not None:
-            remove(tmp)
+            _discard(tmp)
             return failure
         os.replace(tmp, path)
         await asyncio.to_thread(fsync, path.parent, directory=True)
     except BaseException:
-        remove(tmp)
+        _discard(tmp)
         raise
     return None

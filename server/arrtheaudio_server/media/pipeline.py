@@ -193,6 +193,7 @@ class Pipeline:
                 progress.deadline = deadline
                 result = await self._process(path, hints, progress)
         except TimeoutError:
+            progress.write_method, progress.write_note = WriteMethod.NONE, None
             result = progress.result(
                 ResultStatus.FAILED,
                 ReasonCode.TIMEOUT,
@@ -207,6 +208,7 @@ class Pipeline:
             raise
         except Exception as exc:  # a bug must not take the worker down; the job records it
             log.exception("media.internal_error", path=str(path))
+            progress.write_method, progress.write_note = WriteMethod.NONE, None
             result = progress.result(ResultStatus.FAILED, ReasonCode.INTERNAL, f"internal error: {exc!r}")
         self._log(result)
         return result
