@@ -24,6 +24,7 @@ from grpc_reflection.v1alpha import reflection
 from arrtheaudio_server.api_key import ensure_api_key
 from arrtheaudio_server.config import ConfigError, Settings, load_settings
 from arrtheaudio_server.logging_setup import configure_logging
+from arrtheaudio_server.queue.store.migrate import SchemaTooNew
 
 if TYPE_CHECKING:
     from arrtheaudio_server.runtime import Runtime
@@ -89,6 +90,9 @@ async def start_server(settings: Settings, **runtime_options: Any) -> RunningSer
     runtime = await Runtime.create(settings, api_key=api_key, **runtime_options)
     try:
         health_servicer = health.aio.HealthServicer()
+        # grpc's servicer starts with "" SERVING; until the health monitor's first probe has
+        # passed (runtime.start), a health check must not call the server ready.
+        await health_servicer.set("", health_pb2.HealthCheckResponse.NOT_SERVING)
         server = grpc.aio.server(
             interceptors=runtime.interceptors(),
             options=[
@@ -148,7 +152,8 @@ def main(argv: list[str] | None = None) -> None:
         settings = load_settings(args.config)
         configure_logging(settings.logging.format, settings.logging.level)
         asyncio.run(serve(settings))
-    except ConfigError as exc:  # a bad config file, or a port it names that cannot be used
+    except (ConfigError, SchemaTooNew) as exc:  # a bad config file, a port it names that cannot be
+        # used, or a queue database a newer version migrated: say so and stop, changing nothing.
         print(f"arrtheaudio-server: {exc}", file=sys.stderr)
         raise SystemExit(2) from exc
 

@@ -58,11 +58,8 @@ from arrtheaudio_server.metadata.arr_catalog import ArrCatalog
 from arrtheaudio_server.metadata.cache import MetadataCache
 from arrtheaudio_server.paths import PathPolicy
 from arrtheaudio_server.queue.events import EventBus
-from arrtheaudio_server.queue.file_checks import FileChecks
 from arrtheaudio_server.queue.manager import EventPublisher, QueueManager
-from arrtheaudio_server.queue.metadata_cache import DatabaseMetadataCache
-from arrtheaudio_server.queue.schedule_runs import ScheduleRuns
-from arrtheaudio_server.queue.storage import QueueStorage
+from arrtheaudio_server.queue.store import Store
 from arrtheaudio_server.queue.workers import Pipeline as JobPipeline
 
 log = structlog.get_logger(__name__)
@@ -94,7 +91,7 @@ async def build_queue(
     instance_id: str | None = None,
     timeout_margin_seconds: float = 5.0,
 ) -> QueueManager:
-    """Open (and create if needed) the queue's database and build the manager over it.
+    """Open the queue's database (created, or migrated to this code's schema) and build the manager over it.
 
     Without ``pipeline`` the real media pipeline is built, with TMDB answers cached in the
     queue's database (shared by every instance); without ``event_bus`` a fresh ``EventBus``
@@ -102,21 +99,18 @@ async def build_queue(
     ``start()`` on the result next.
     """
     instance = instance_id or settings.server.instance_id or ids.instance_id()
-    storage = await QueueStorage.open(settings.database_url, instance_id=instance)
+    store = await Store.open(settings.database_url, instance_id=instance)
     try:
-        # Tables kept outside the storage module (until its migrations take them over).
-        await FileChecks(storage.engines).create_schema()
-        await ScheduleRuns(storage.engines).create_schema()
         return QueueManager(
             settings,
-            storage,
-            pipeline if pipeline is not None else build_pipeline(settings, DatabaseMetadataCache(storage)),
+            store,
+            pipeline if pipeline is not None else build_pipeline(settings, store.cache),
             event_bus if event_bus is not None else EventBus(),
             timeout_margin_seconds=timeout_margin_seconds,
             owns_event_bus=event_bus is None,
         )
     except BaseException:
-        await storage.close()
+        await store.close()
         raise
 
 
@@ -156,7 +150,7 @@ class Runtime:
             paths=PathPolicy.from_settings(settings),
             credentials=credentials,
             assets=assets,
-            storage_kind=queue.storage.dialect,
+            storage_kind=queue.store.dialect,
             watch=watch or WatchConfig(),
             health_interval_seconds=health_interval_seconds,
         )

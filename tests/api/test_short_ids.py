@@ -12,7 +12,7 @@ import pytest
 
 from arrtheaudio_proto.v1 import batch_service_pb2, job_service_pb2, webhook_service_pb2
 from arrtheaudio_server import ids
-from arrtheaudio_server.queue import storage
+from arrtheaudio_server.queue.store import enqueue
 from tests.api.conftest import AUTH, Api, ApiFactory, violations
 from tests.support.arr_library import fixture_bytes
 
@@ -25,7 +25,7 @@ OTHER_IDS = ["cafe" + "1" * 28, "c0de" + "2" * 28]
 def colliding_ids(monkeypatch: pytest.MonkeyPatch) -> None:
     jobs: Iterator[str] = iter(JOB_IDS)
     others: Iterator[str] = iter(OTHER_IDS)
-    monkeypatch.setattr(storage, "new_id", lambda: next(jobs))
+    monkeypatch.setattr(enqueue, "new_id", lambda: next(jobs))
     monkeypatch.setattr(ids, "new_id", lambda: next(others))
 
 

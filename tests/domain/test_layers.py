@@ -24,7 +24,7 @@ DATABASE = ("sqlalchemy", "sqlmodel", "aiosqlite", "asyncpg")
 ABOVE_DOMAIN = ("queue", "api", "runtime", "app", "cli")
 # Only the composition root constructs these parts (see runtime.py).
 COMPOSITION_ROOT = "runtime"
-BUILT_BY_ROOT = {("QueueStorage", "open"), ("EventBus", None), ("Pipeline", None), ("MediaPipeline", None)}
+BUILT_BY_ROOT = {("Store", "open"), ("EventBus", None), ("Pipeline", None), ("MediaPipeline", None)}
 
 
 def _module_name(path: Path, root: Path, package: str) -> str:
@@ -154,7 +154,7 @@ def test_only_the_composition_root_builds_storage_pipeline_and_event_bus() -> No
         if built:
             builders[_module_name(path, SERVER_ROOT, PACKAGE)] = built
     assert builders == {
-        f"{PACKAGE}.{COMPOSITION_ROOT}": {("QueueStorage", "open"), ("EventBus", None), ("Pipeline", None)}
+        f"{PACKAGE}.{COMPOSITION_ROOT}": {("Store", "open"), ("EventBus", None), ("Pipeline", None)}
     }
 
 

@@ -20,7 +20,7 @@ from arrtheaudio_server.media.result import Container, ProcessResult, ReasonCode
 from arrtheaudio_server.metadata.hints import MediaHints
 from arrtheaudio_server.queue.domain import JobStatus, QueueEvent
 from arrtheaudio_server.queue.manager import QueueManager
-from arrtheaudio_server.queue.storage import QueueStorage
+from arrtheaudio_server.queue.store import Store
 from arrtheaudio_server.runtime import build_queue
 
 FAST = {
@@ -218,8 +218,8 @@ async def wait_terminal(manager: QueueManager, job_ids: list[str], timeout: floa
     return await wait_for(done, timeout)
 
 
-async def open_storage(url: str, instance_id: str = "test") -> QueueStorage:
-    return await QueueStorage.open(url, instance_id=instance_id)
+async def open_storage(url: str, instance_id: str = "test") -> Store:
+    return await Store.open(url, instance_id=instance_id)
 
 
 __all__ = [

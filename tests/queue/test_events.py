@@ -6,21 +6,13 @@ import asyncio
 import threading
 from datetime import UTC, datetime
 
-import asyncpg
 import pytest
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from arrtheaudio_server.media.result import Container
 from arrtheaudio_server.queue.domain import Job, JobStatus, Priority, QueueEvent, Source
-from arrtheaudio_server.queue.events import (
-    DEFAULT_CHANNEL,
-    EventBus,
-    NotifyPayload,
-    PostgresNotifyBridge,
-    notify,
-    to_asyncpg_dsn,
-)
+from arrtheaudio_server.queue.events import EventBus, NotifyPayload, PostgresNotifyBridge, to_asyncpg_dsn
 from arrtheaudio_server.queue.facade import Subscription
+from arrtheaudio_server.queue.store.database import Database
 from tests.support.postgres import PostgresServer
 
 
@@ -44,6 +36,30 @@ def job(
     )
 
 
+def emit(
+    bus: EventBus, *, job: Job | None = None, batch_id: str | None = None, webhook_id: str | None = None
+) -> QueueEvent:
+    """Publish the way the manager does (next seq, ids filled from the job) and return the event."""
+    event = QueueEvent(
+        seq=bus.next_seq(),
+        job=job,
+        batch_id=batch_id if batch_id is not None else (job.batch_id if job else None),
+        webhook_id=webhook_id if webhook_id is not None else (job.webhook_id if job else None),
+    )
+    bus.publish(event)
+    return event
+
+
+async def notify(url: str, *events: QueueEvent, instance_id: str) -> None:
+    """Another instance's write: the store's own notify, in a committed write transaction."""
+    db = Database.open(url)
+    try:
+        async with db.write() as conn:
+            await db.dialect.notify(conn, list(events), instance_id=instance_id)
+    finally:
+        await db.dispose()
+
+
 async def next_event(sub: Subscription, timeout: float = 5.0) -> QueueEvent:
     return await asyncio.wait_for(anext(aiter(sub)), timeout)
 
@@ -61,7 +77,7 @@ def drain(sub) -> list[QueueEvent]:  # type: ignore[no-untyped-def]
 async def test_events_arrive_in_publish_order_with_increasing_seq() -> None:
     bus = EventBus()
     sub: Subscription = bus.subscribe()  # satisfies the facade's Protocol (checked by mypy)
-    published = [bus.emit(job=job(f"j{i}")) for i in range(5)]
+    published = [emit(bus, job=job(f"j{i}")) for i in range(5)]
     received = [await next_event(sub) for _ in range(5)]
     assert received == published
     assert [e.seq for e in received] == sorted({e.seq for e in received})
@@ -74,7 +90,7 @@ async def test_waiting_watcher_is_woken_by_publish() -> None:
     waiting = asyncio.create_task(next_event(sub))
     await asyncio.sleep(0.01)
     assert not waiting.done()
-    event = bus.emit(job=job("a"))
+    event = emit(bus, job=job("a"))
     assert await waiting == event
 
 
@@ -86,11 +102,11 @@ async def test_filters_match_job_batch_and_webhook_ids() -> None:
     both = bus.subscribe(batch_id="b1", job_id="j2")
     everything = bus.subscribe()
 
-    e1 = bus.emit(job=job("j1", batch_id="b1"))
-    e2 = bus.emit(job=job("j2", webhook_id="w1"))
-    e3 = bus.emit(job=job("j2", batch_id="b1"))
-    e4 = bus.emit(batch_id="b1")  # a batch-level change, no job
-    e5 = bus.emit(webhook_id="w1")
+    e1 = emit(bus, job=job("j1", batch_id="b1"))
+    e2 = emit(bus, job=job("j2", webhook_id="w1"))
+    e3 = emit(bus, job=job("j2", batch_id="b1"))
+    e4 = emit(bus, batch_id="b1")  # a batch-level change, no job
+    e5 = emit(bus, webhook_id="w1")
     # An event from another instance: ids only.
     e6 = QueueEvent(seq=bus.next_seq(), job_id="j1", status=JobStatus.RUNNING, batch_id="b2")
     bus.publish(e6)
@@ -109,7 +125,7 @@ async def test_overflow_clears_buffer_and_sends_one_coalesced_marker_then_contin
     bus = EventBus(buffer_size=4)
     slow = bus.subscribe(batch_id="b")
     for i in range(10):
-        bus.emit(job=job(f"j{i}", batch_id="b"))
+        emit(bus, job=job(f"j{i}", batch_id="b"))
     # j0..j3 buffered, j4 overflows -> [marker]; j5..j7 appended -> full; j8 overflows
     # again -> [marker]; j9 appended.
     events = drain(slow)
@@ -117,14 +133,14 @@ async def test_overflow_clears_buffer_and_sends_one_coalesced_marker_then_contin
     assert events[0].batch_id == "b" and events[0].job is None
     assert events[1].job is not None and events[1].job.job_id == "j9"
     assert slow.overflows == 2 and slow.dropped == 10
-    after = bus.emit(job=job("next", batch_id="b"))
+    after = emit(bus, job=job("next", batch_id="b"))
     assert drain(slow) == [after]
 
 
 async def test_overflow_keeps_marker_first_and_later_events_in_order() -> None:
     bus = EventBus(buffer_size=3)
     sub = bus.subscribe()
-    events = [bus.emit(job=job(f"j{i}")) for i in range(5)]
+    events = [emit(bus, job=job(f"j{i}")) for i in range(5)]
     got = drain(sub)
     # j0..j2 buffered, j3 overflows -> [marker(seq of j3)], j4 appended.
     assert [e.coalesced for e in got] == [True, False]
@@ -147,7 +163,7 @@ async def test_a_hundred_watchers_and_one_slow_one_never_block_publish() -> None
     readers = [asyncio.create_task(reader(i)) for i in range(len(fast))]
     await asyncio.sleep(0)
     for i in range(1000):
-        bus.emit(job=job(f"j{i}"))  # synchronous: returns without awaiting anyone
+        emit(bus, job=job(f"j{i}"))  # synchronous: returns without awaiting anyone
         if i % 100 == 99:
             await asyncio.sleep(0)  # let the fast readers run, as the event loop would
     await asyncio.wait_for(asyncio.gather(*readers), 10)
@@ -170,7 +186,7 @@ async def test_close_ends_iteration_and_unsubscribes() -> None:
     with pytest.raises(StopAsyncIteration):
         await waiting
     assert sub.closed and bus.subscriber_count == 1
-    bus.emit(job=job("x"))
+    emit(bus, job=job("x"))
     assert sub.pending == 0 and other.pending == 1
     with other:
         pass
@@ -180,7 +196,7 @@ async def test_close_ends_iteration_and_unsubscribes() -> None:
 async def test_bus_close_lets_watchers_drain_then_ends_them() -> None:
     bus = EventBus()
     sub = bus.subscribe()
-    event = bus.emit(job=job("a"))
+    event = emit(bus, job=job("a"))
     bus.close()
     assert [e async for e in sub] == [event]
     late = bus.subscribe()
@@ -203,7 +219,7 @@ async def test_publish_from_another_thread_wakes_the_watcher() -> None:
     sub = bus.subscribe()
     waiting = asyncio.create_task(next_event(sub))
     await asyncio.sleep(0.01)
-    thread = threading.Thread(target=lambda: bus.emit(job=job("t")))
+    thread = threading.Thread(target=lambda: emit(bus, job=job("t")))
     thread.start()
     thread.join()
     event = await waiting
@@ -256,7 +272,7 @@ async def test_bridge_delivers_another_instances_change_and_ignores_its_own(pg_u
         watch_b = bus_b.subscribe(job_id="j1")
         watch_b_other = bus_b.subscribe(job_id="nope")
         # Instance B changes j1: it publishes locally and notifies the others.
-        local = bus_b.emit(job=stored["j1"])
+        local = emit(bus_b, job=stored["j1"])
         await notify(pg_url, local, instance_id="B")
 
         remote = await next_event(watch_a)
@@ -284,31 +300,34 @@ async def test_bridge_delivers_another_instances_change_and_ignores_its_own(pg_u
 async def test_notify_inside_a_transaction_is_delivered_at_commit_only(pg_url: str) -> None:
     bus = EventBus()
     watcher = bus.subscribe()
-    engine = create_async_engine(pg_url)
+    db = Database.open(pg_url)
     try:
         async with PostgresNotifyBridge(pg_url, bus, instance_id="listener"):
-            async with engine.connect() as conn:
-                trans = await conn.begin()
-                await notify(conn, QueueEvent(seq=1, job=job("rolled-back")), instance_id="other")
-                await trans.rollback()
-                async with conn.begin():
-                    await notify(conn, QueueEvent(seq=2, job=job("committed")), instance_id="other")
+
+            class Rollback(Exception):
+                pass
+
+            with pytest.raises(Rollback):
+                async with db.write() as conn:
+                    await db.dialect.notify(
+                        conn, [QueueEvent(seq=1, job=job("rolled-back"))], instance_id="other"
+                    )
+                    raise Rollback
+            async with db.write() as conn:
+                # Several events of one write: one statement, delivered in order.
+                await db.dialect.notify(
+                    conn,
+                    [QueueEvent(seq=2, job=job("committed")), QueueEvent(seq=3, batch_id="b")],
+                    instance_id="other",
+                )
             event = await next_event(watcher)
             assert event.job_id == "committed"
-            # A raw asyncpg connection works as a target too.
-            raw = await asyncpg.connect(to_asyncpg_dsn(pg_url))
-            try:
-                await notify(
-                    raw, QueueEvent(seq=3, batch_id="b"), instance_id="other", channel=DEFAULT_CHANNEL
-                )
-            finally:
-                await raw.close()
             event = await next_event(watcher)
             assert event.batch_id == "b" and event.job_id is None
             await asyncio.sleep(0.1)
             assert watcher.pending == 0
     finally:
-        await engine.dispose()
+        await db.dispose()
 
 
 @pg

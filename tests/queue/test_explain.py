@@ -16,10 +16,9 @@ from sqlalchemy import event, text
 
 from arrtheaudio_server import clock
 from arrtheaudio_server.media.result import Container
-from arrtheaudio_server.queue import claim as claims
 from arrtheaudio_server.queue.domain import JobFilter, JobStatus, Priority, Source
-from arrtheaudio_server.queue.models import JOBS
-from arrtheaudio_server.queue.storage import NewJob, QueueStorage
+from arrtheaudio_server.queue.store import NewJob, Store, reads, stats, transitions
+from arrtheaudio_server.queue.store.schema import JOBS
 from tests.queue.conftest import open_storage
 
 HISTORY = 100_000
@@ -55,9 +54,9 @@ FROM generate_series(1, {HISTORY}) AS x
 
 
 @pytest.fixture
-async def big_storage(storage_url: str) -> AsyncIterator[QueueStorage]:
+async def big_storage(storage_url: str) -> AsyncIterator[Store]:
     storage = await open_storage(storage_url)
-    async with storage.engines.write() as conn:
+    async with storage.db.write() as conn:
         await conn.execute(text(SQLITE_FILL if storage.dialect == "sqlite" else POSTGRES_FILL))
     jobs = [
         NewJob(
@@ -68,15 +67,15 @@ async def big_storage(storage_url: str) -> AsyncIterator[QueueStorage]:
         )
         for n in range(30)
     ]
-    await storage.enqueue(jobs, max_active=None)
+    await storage.enqueuer.enqueue(jobs, max_active=None)
     if storage.dialect == "postgresql":
         # What autovacuum does on a live server after a bulk insert: statistics and the
         # visibility map (which makes index-only scans cheap).
-        async with storage.engines.writer.connect() as conn:
+        async with storage.db.writer.connect() as conn:
             autocommit = await conn.execution_options(isolation_level="AUTOCOMMIT")
             await autocommit.exec_driver_sql("VACUUM ANALYZE jobs")
     else:
-        async with storage.engines.write() as conn:
+        async with storage.db.write() as conn:
             await conn.execute(text("ANALYZE"))
     try:
         yield storage
@@ -84,14 +83,14 @@ async def big_storage(storage_url: str) -> AsyncIterator[QueueStorage]:
         await storage.close()
 
 
-async def plan(storage: QueueStorage, statement: Any) -> list[str]:
+async def plan(storage: Store, statement: Any) -> list[str]:
     """Run ``statement`` in a rolled-back transaction to capture its SQL, then EXPLAIN that SQL."""
     captured: list[tuple[str, Any]] = []
 
     def capture(_conn: Any, _cursor: Any, sql: str, params: Any, _context: Any, _many: bool) -> None:
         captured.append((sql, params))
 
-    async with storage.engines.writer.connect() as conn:
+    async with storage.db.writer.connect() as conn:
         event.listen(conn.sync_connection, "before_cursor_execute", capture)
         transaction = await conn.begin()
         await conn.execute(statement)
@@ -105,7 +104,7 @@ async def plan(storage: QueueStorage, statement: Any) -> list[str]:
     return [str(row[-1]) for row in rows]
 
 
-def assert_indexed(storage: QueueStorage, lines: list[str], what: str, *, rowid_walk: bool = False) -> None:
+def assert_indexed(storage: Store, lines: list[str], what: str, *, rowid_walk: bool = False) -> None:
     """``rowid_walk``: the query reads the table in primary-key order and stops at its LIMIT,
     which SQLite shows as a bare ``SCAN jobs`` (the table B-tree is the index)."""
     shown = "\n".join(lines)
@@ -119,11 +118,11 @@ def assert_indexed(storage: QueueStorage, lines: list[str], what: str, *, rowid_
         assert "Index" in shown, f"{what}\n{shown}"
 
 
-async def test_claim_uses_the_claim_index(big_storage: QueueStorage) -> None:
+async def test_claim_uses_the_claim_index(big_storage: Store) -> None:
     now = clock.utcnow()
     for allow_mp4 in (True, False):
-        statement = claims.claim_next(
-            big_storage.dialect,
+        statement = transitions.claim_next_statement(
+            big_storage.db.dialect,
             worker_id="w",
             instance_id="i",
             now=now,
@@ -136,45 +135,50 @@ async def test_claim_uses_the_claim_index(big_storage: QueueStorage) -> None:
         if big_storage.dialect == "postgresql":
             assert "Sort" not in "\n".join(lines), lines
     # ... and the claim still returns the right job: high priority first, FIFO.
-    claimed = await big_storage.claim(worker_id="w", lease_seconds=30)
+    claimed = await big_storage.transitions.claim(worker_id="w", lease_seconds=30)
     assert claimed is not None and claimed.job.priority == Priority.HIGH
     assert claimed.job.file_path == "/media/new/2.mkv"
 
 
-async def test_list_and_stat_queries_use_indexes(big_storage: QueueStorage) -> None:
+async def test_list_and_stat_queries_use_indexes(big_storage: Store) -> None:
     s = big_storage
     now = clock.utcnow()
     queries = {
-        "next jobs": s.next_jobs_query(10),
-        "recent jobs": s.list_jobs_query(JobFilter()),
-        "by status": s.list_jobs_query(JobFilter(status=JobStatus.COMPLETED)),
-        "by batch": s.list_jobs_query(JobFilter(batch_id="b7")),
-        "by webhook": s.list_jobs_query(JobFilter(webhook_id="w1")),
-        "by source": s.list_jobs_query(JobFilter(source=Source.SONARR)),
-        "by container": s.list_jobs_query(JobFilter(container=Container.MP4)),
-        "by completion": s.list_jobs_query(JobFilter(order_by="completed_at desc")),
-        "by priority": s.list_jobs_query(JobFilter(order_by="priority")),
-        "counts": s.counts_query(),
-        "batch counts": s.counts_query(JOBS.c.batch_id == "b7"),
-        "today": s.today_query(clock.utc_midnight(now)),
-        "recovery": claims.recover_to_queue(now, max_attempts=3),
-        "retention": claims.recover_to_terminal(now - timedelta(days=1), max_attempts=3),
+        "next jobs": reads.next_jobs_query(10),
+        "recent jobs": reads.list_jobs_query(JobFilter()),
+        "by status": reads.list_jobs_query(JobFilter(status=JobStatus.COMPLETED)),
+        "by batch": reads.list_jobs_query(JobFilter(batch_id="b7")),
+        "by webhook": reads.list_jobs_query(JobFilter(webhook_id="w1")),
+        "by source": reads.list_jobs_query(JobFilter(source=Source.SONARR)),
+        "by container": reads.list_jobs_query(JobFilter(container=Container.MP4)),
+        "by completion": reads.list_jobs_query(JobFilter(order_by="completed_at desc")),
+        "by priority": reads.list_jobs_query(JobFilter(order_by="priority")),
+        # The live queue's counts read the active rows only (the history is in the rollups).
+        "active counts": stats.active_counts_query(),
+        "batch counts": stats.row_counts_query(JOBS.c.batch_id == "b7"),
+        "recovery": transitions.recover_to_queue_statement(now, max_attempts=3),
+        "retention": transitions.recover_to_terminal_statement(now - timedelta(days=1), max_attempts=3),
     }
     for name, statement in queries.items():
         assert_indexed(s, await plan(s, statement), name, rowid_walk=name == "recent jobs")
 
 
-async def test_filtered_job_stats_use_the_filters_indexes(big_storage: QueueStorage) -> None:
+async def test_filtered_job_stats_use_the_filters_indexes(big_storage: Store) -> None:
+    """Batch and webhook: their own index range. Source, container, created_after: the rollup
+    for the history, and by index the active set and a created_after's partial first day."""
     s = big_storage
-    filters: dict[str, dict[str, Any]] = {
-        "batch": {"batch_id": "b7"},
-        "webhook": {"webhook_id": "w1"},
-        "source": {"source": Source.SONARR},
-        "container": {"container": Container.MP4},
-        "created_after": {"created_after": clock.utcnow() - timedelta(days=1)},
+    partial_day = stats._day_split(clock.utcnow() - timedelta(hours=1))[1]
+    assert partial_day is not None
+    active = JOBS.c.status.in_(["queued", "running", "waiting_for_space"])
+    filters: dict[str, list[Any]] = {
+        "batch": stats.StatsFilter(batch_id="b7").row_conditions(),
+        "webhook": stats.StatsFilter(webhook_id="w1").row_conditions(),
+        "active by source": [active, *stats.StatsFilter(source=Source.SONARR).row_conditions()],
+        "active by container": [active, *stats.StatsFilter(container=Container.MP4).row_conditions()],
+        "created_after": partial_day,
     }
-    for name, kwargs in filters.items():
-        lines = await plan(s, s.job_stats_query(*s.job_stats_conditions(**kwargs)))
+    for name, conditions in filters.items():
+        lines = await plan(s, stats.row_groups_query(*conditions))
         shown = "\n".join(lines)
         if s.dialect == "sqlite":
             # GROUP BY may sort the matching rows (into a few groups); reading every row of the

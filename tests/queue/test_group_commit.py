@@ -28,9 +28,9 @@ from arrtheaudio_server.queue.domain import (
     Source,
     WebhookInfo,
 )
-from arrtheaudio_server.queue.group_commit import GroupCommit
-from arrtheaudio_server.queue.models import JOBS, WEBHOOKS
-from arrtheaudio_server.queue.storage import NewJob, QueueStorage
+from arrtheaudio_server.queue.store import NewBatch, NewJob, Store
+from arrtheaudio_server.queue.store.group_commit import GroupCommit
+from arrtheaudio_server.queue.store.schema import JOBS, WEBHOOKS
 from tests.queue.conftest import open_storage
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -60,13 +60,15 @@ def webhook(webhook_id: str) -> WebhookInfo:
     )
 
 
-async def send(storage: QueueStorage, webhook_id: str, *paths: str, max_active: int | None = None) -> Any:
-    return await storage.enqueue(webhook_files(*paths), max_active=max_active, webhook=webhook(webhook_id))
+async def send(storage: Store, webhook_id: str, *paths: str, max_active: int | None = None) -> Any:
+    return await storage.enqueuer.enqueue(
+        webhook_files(*paths), max_active=max_active, webhook=webhook(webhook_id)
+    )
 
 
-async def rows(storage: QueueStorage) -> tuple[dict[str, Any], dict[str, list[str]]]:
+async def rows(storage: Store) -> tuple[dict[str, Any], dict[str, list[str]]]:
     """Every job (by id) and every webhook's job ids, straight from the database."""
-    async with storage.engines.read() as conn:
+    async with storage.db.read() as conn:
         jobs = {r.job_id: r for r in await conn.execute(select(JOBS))}
         hooks = {r.webhook_id: list(r.job_ids) for r in await conn.execute(select(WEBHOOKS))}
     return jobs, hooks
@@ -77,12 +79,12 @@ async def test_concurrent_webhooks_share_one_transaction_and_each_gets_its_own_a
 ) -> None:
     storage = await open_storage(storage_url)
     try:
-        before = storage.enqueue_transactions
+        before = storage.enqueuer.transactions
         answers = await asyncio.gather(
             *(send(storage, f"w{n:02}", *(f"/m/s{n:02}e{e}.mkv" for e in range(3))) for n in range(20))
         )
         # All 20 were pending when the writer ran: one transaction, not twenty.
-        assert storage.enqueue_transactions - before == 1
+        assert storage.enqueuer.transactions - before == 1
         jobs, hooks = await rows(storage)
         assert len(jobs) == 60 and len(hooks) == 20
         for n, (enqueued, changes) in enumerate(answers):
@@ -95,9 +97,9 @@ async def test_concurrent_webhooks_share_one_transaction_and_each_gets_its_own_a
             assert changes.webhook_ids == {f"w{n:02}"}
             assert [job.job_id for job in changes.jobs] == [item.job_id for item in enqueued]
             for job in changes.jobs:
-                assert job == await storage.get_job(job.job_id)
+                assert job == await storage.reads.get_job(job.job_id)
         # FIFO across the group: creation order is the order the requests came in.
-        async with storage.engines.read() as conn:
+        async with storage.db.read() as conn:
             in_seq = [r.file_path for r in await conn.execute(select(JOBS.c.file_path).order_by(JOBS.c.seq))]
         assert in_seq == [f"/m/s{n:02}e{e}.mkv" for n in range(20) for e in range(3)]
     finally:
@@ -116,7 +118,13 @@ async def test_queue_full_refuses_exactly_the_requests_that_do_not_fit(storage_u
             send(storage, "one-more", "/m/i.mkv", max_active=5),  # 6 > 5
             return_exceptions=True,
         )
-        assert [type(r).__name__ for r in results] == ["tuple", "QueueFull", "tuple", "tuple", "QueueFull"]
+        assert [type(r).__name__ for r in results] == [
+            "Enqueued",
+            "QueueFull",
+            "Enqueued",
+            "Enqueued",
+            "QueueFull",
+        ]
         assert isinstance(results[1], QueueFull) and "Nothing was queued" in str(results[1])
         jobs, hooks = await rows(storage)
         # Never a partial request: none of the refused requests' files has a job or a webhook row.
@@ -147,11 +155,13 @@ async def test_a_file_in_two_coalesced_requests_makes_one_job(storage_url: str) 
             ),
         ]
         (in_batch, _), (first, _), (second, changes) = await asyncio.gather(
-            storage.enqueue(batch, max_active=None, batch=("b1", BatchRequest(path="/m"), 2)),
+            storage.enqueuer.enqueue(
+                batch, max_active=None, batch=NewBatch("b1", BatchRequest(path="/m"), 2)
+            ),
             send(storage, "w1", "/m/shared.mkv", "/m/one.mkv"),
             send(storage, "w2", "/m/two.mkv", "/m/shared.mkv", "/m/two.mkv"),
         )
-        assert storage.enqueue_transactions == 1
+        assert storage.enqueuer.transactions == 1
         shared = in_batch[0].job_id
         assert not in_batch[0].deduplicated
         assert (first[0].job_id, first[0].deduplicated) == (shared, True)
@@ -167,7 +177,7 @@ async def test_a_file_in_two_coalesced_requests_makes_one_job(storage_url: str) 
         assert hooks["w1"] == [shared, first[1].job_id] and hooks["w2"] == [item.job_id for item in second]
         # A webhook raises the job it is linked to to its own priority, inside the group too.
         assert jobs[shared].priority == int(Priority.HIGH) and jobs[shared].batch_id == "b1"
-        assert (await storage.get_job(shared)).priority == Priority.HIGH
+        assert (await storage.reads.get_job(shared)).priority == Priority.HIGH
         assert [job.file_path for job in changes.jobs] == ["/m/two.mkv"]
         # The unique index stays the source of truth: a later request links to the same job.
         (again, _) = await send(storage, "w3", "/m/shared.mkv")
@@ -181,21 +191,16 @@ async def test_a_failed_commit_acknowledges_nothing_and_a_bad_request_fails_alon
 ) -> None:
     storage = await open_storage(storage_url)
     try:
-        real = storage.engines.run_write
+        real = storage.enqueuer._write
 
-        async def crash_before_commit(fn: Any) -> Any:
-            def work(conn: Any) -> Any:
-                outcome = fn(conn)  # every statement ran ...
-                if any(
-                    r.job_id
-                    for r in conn.execute(select(JOBS.c.job_id).where(JOBS.c.file_path.like("%poison%")))
-                ):
-                    raise RuntimeError("lost the database before COMMIT")  # ... and is rolled back
-                return outcome
+        async def crash_before_commit(conn: Any, requests: Any) -> Any:
+            outcome = await real(conn, requests)  # every statement ran ...
+            poisoned = select(JOBS.c.job_id).where(JOBS.c.file_path.like("%poison%"))
+            if (await conn.execute(poisoned)).first() is not None:
+                raise RuntimeError("lost the database before COMMIT")  # ... and is rolled back
+            return outcome
 
-            return await real(work)
-
-        monkeypatch.setattr(storage.engines, "run_write", crash_before_commit)
+        monkeypatch.setattr(storage.enqueuer, "_write", crash_before_commit)
         results = await asyncio.gather(
             send(storage, "w1", "/m/a.mkv"),
             send(storage, "bad", "/m/poison.mkv"),
@@ -265,7 +270,7 @@ CRASHER = textwrap.dedent("""
     from arrtheaudio_server.media.result import Container
     from arrtheaudio_server.metadata.hints import MediaHints
     from arrtheaudio_server.queue.domain import Priority, Source, WebhookInfo
-    from arrtheaudio_server.queue.storage import NewJob, QueueStorage
+    from arrtheaudio_server.queue.store import NewBatch, NewJob, Store
 
     async def one(storage, n):
         hints = MediaHints(kind="series", title="Show")
@@ -273,11 +278,11 @@ CRASHER = textwrap.dedent("""
                            hints=hints, created_at=utcnow())
         files = [NewJob(path=f"/m/{n:05}-{e}.mkv", container=Container.MKV, priority=Priority.HIGH,
                         source=Source.SONARR, hints=hints) for e in range(3)]
-        enqueued, _ = await storage.enqueue(files, max_active=None, webhook=info)
+        enqueued, _ = await storage.enqueuer.enqueue(files, max_active=None, webhook=info)
         print(" ".join([info.webhook_id] + [item.job_id for item in enqueued]), flush=True)
 
     async def main():
-        storage = await QueueStorage.open(sys.argv[1], create_schema=False)
+        storage = await Store.open(sys.argv[1], migrate_schema=False)
         n = 0
         while True:
             await asyncio.gather(*(one(storage, n + k) for k in range(16)))
@@ -311,7 +316,10 @@ async def test_sigkill_mid_flood_never_acknowledged_an_unwritten_job(
                     raise AssertionError(process.stderr.read().decode() if process.stderr else "child died")
                 acknowledged.append(line.decode().split())
             os.killpg(process.pid, signal.SIGKILL)  # mid-flood: groups pending and in flight
-            rest, _ = await loop.run_in_executor(None, process.communicate)
+            # Read the rest through the same buffered reader: communicate() reads the pipe's
+            # descriptor directly and would miss what readline() had already buffered.
+            rest = await loop.run_in_executor(None, process.stdout.read)
+            process.wait()
         finally:
             if process.poll() is None:
                 os.killpg(process.pid, signal.SIGKILL)

@@ -22,16 +22,16 @@ from arrtheaudio_server.queue.domain import (
     Source,
     WebhookInfo,
 )
-from arrtheaudio_server.queue.storage import JobOutcome, NewJob, QueueStorage
+from arrtheaudio_server.queue.store import JobOutcome, NewBatch, NewJob, Store
 from tests.queue.conftest import open_storage
 
 NOW = clock.utcnow()
 
 
-async def run(storage: QueueStorage, job_id: str, outcome: JobOutcome) -> None:
-    claimed = await storage.claim_job(job_id, worker_id="w", lease_seconds=30)
+async def run(storage: Store, job_id: str, outcome: JobOutcome) -> None:
+    claimed = await storage.transitions.claim_job(job_id, worker_id="w", lease_seconds=30)
     assert claimed is not None
-    job, _ = await storage.finish(job_id, worker_id="w", outcome=outcome)
+    job, _ = await storage.transitions.finish(job_id, worker_id="w", outcome=outcome)
     assert job is not None and job.status == outcome.status
 
 
@@ -48,7 +48,7 @@ def done(result: ResultStatus, code: str, duration: int, *, changed: bool = Fals
 
 
 @pytest.fixture
-async def history(storage_url: str) -> AsyncIterator[tuple[QueueStorage, dict[str, str]]]:
+async def history(storage_url: str) -> AsyncIterator[tuple[Store, dict[str, str]]]:
     """A batch of four (success, skipped, failed, retried-and-queued), a Sonarr webhook of two
     (success, cancelled) and a two-day-old Radarr job of unknown container that failed."""
     storage = await open_storage(storage_url)
@@ -63,8 +63,8 @@ async def history(storage_url: str) -> AsyncIterator[tuple[QueueStorage, dict[st
         job("/m/b/b3.mp4", Source.MANUAL, Container.MP4),
         job("/m/b/b4.mkv", Source.MANUAL, Container.MKV),
     ]
-    enqueued, _ = await storage.enqueue(
-        batch, max_active=None, batch=("batch-1", BatchRequest(path="/m/b"), 4)
+    enqueued, _ = await storage.enqueuer.enqueue(
+        batch, max_active=None, batch=NewBatch("batch-1", BatchRequest(path="/m/b"), 4)
     )
     ids.update({item.path.rsplit("/", 1)[1]: item.job_id for item in enqueued})
     webhook = WebhookInfo(
@@ -75,13 +75,13 @@ async def history(storage_url: str) -> AsyncIterator[tuple[QueueStorage, dict[st
         hints=MediaHints(),
         created_at=NOW,
     )
-    enqueued, _ = await storage.enqueue(
+    enqueued, _ = await storage.enqueuer.enqueue(
         [job("/m/w/w1.mkv", Source.SONARR, Container.MKV), job("/m/w/w2.mp4", Source.SONARR, Container.MP4)],
         max_active=None,
         webhook=webhook,
     )
     ids.update({item.path.rsplit("/", 1)[1]: item.job_id for item in enqueued})
-    enqueued, _ = await storage.enqueue(
+    enqueued, _ = await storage.enqueuer.enqueue(
         [job("/m/old/o1.avi", Source.RADARR, None)], max_active=None, now=NOW - timedelta(days=2)
     )
     ids["o1"] = enqueued[0].job_id
@@ -96,7 +96,7 @@ async def history(storage_url: str) -> AsyncIterator[tuple[QueueStorage, dict[st
         JobOutcome(status=JobStatus.QUEUED, reason="timed out", reason_code="timeout", priority=Priority.LOW),
     )
     await run(storage, ids["w1.mkv"], done(ResultStatus.SUCCESS, "changed", 200, changed=True))
-    await storage.cancel_job(ids["w2.mp4"])
+    await storage.transitions.cancel_job(ids["w2.mp4"])
     await run(storage, ids["o1"], done(ResultStatus.FAILED, "corrupt", 10))
     try:
         yield storage, ids
@@ -117,7 +117,7 @@ def period(total: int, success: int, failed: int, skipped: int, changes: int, av
 
 async def test_everything(history: Any) -> None:
     storage, _ = history
-    stats: JobStats = await storage.job_stats()
+    stats: JobStats = await storage.stats.job_stats()
     c = stats.counts
     assert (c.total, c.queued, c.running, c.completed, c.failed, c.cancelled) == (7, 1, 0, 3, 2, 1)
     assert stats.outcomes == period(5, 2, 2, 1, 2, (100 + 50 + 30 + 200 + 10) / 5)
@@ -144,7 +144,7 @@ async def test_everything(history: Any) -> None:
 
 async def test_each_filter(history: Any) -> None:
     storage, _ = history
-    batch = await storage.job_stats(batch_id="batch-1")
+    batch = await storage.stats.job_stats(batch_id="batch-1")
     assert (batch.counts.total, batch.counts.queued, batch.counts.completed, batch.counts.failed) == (
         4,
         1,
@@ -155,54 +155,38 @@ async def test_each_filter(history: Any) -> None:
     assert set(batch.per_source) == {"manual"} and set(batch.per_container) == {"mkv", "mp4"}
     assert [r.reason_code for r in batch.reasons] == ["already_correct", "changed", "tool_failed"]
 
-    hook = await storage.job_stats(webhook_id="hook-1")
+    hook = await storage.stats.job_stats(webhook_id="hook-1")
     assert (hook.counts.total, hook.counts.completed, hook.counts.cancelled) == (2, 1, 1)
     assert hook.outcomes == period(1, 1, 0, 0, 1, 200.0)  # a cancelled job has no result
     assert hook.reasons == (ReasonCount("cancelled", 1), ReasonCount("changed", 1))
 
-    radarr = await storage.job_stats(source=Source.RADARR)
+    radarr = await storage.stats.job_stats(source=Source.RADARR)
     assert radarr.counts.total == 1 and radarr.per_container == {"unknown": period(1, 0, 1, 0, 0, 10.0)}
 
-    mp4 = await storage.job_stats(container=Container.MP4)
+    mp4 = await storage.stats.job_stats(container=Container.MP4)
     assert (mp4.counts.total, mp4.counts.failed, mp4.counts.cancelled) == (2, 1, 1)
     assert set(mp4.per_source) == {"manual"}  # the cancelled Sonarr MP4 has no outcome
 
-    recent = await storage.job_stats(created_after=NOW - timedelta(hours=1))
+    recent = await storage.stats.job_stats(created_after=NOW - timedelta(hours=1))
     assert recent.counts.total == 6 and "radarr" not in recent.per_source
-    assert (await storage.job_stats(created_after=NOW - timedelta(days=3))).counts.total == 7
+    assert (await storage.stats.job_stats(created_after=NOW - timedelta(days=3))).counts.total == 7
 
 
 async def test_filters_combine_and_nothing_matching_is_all_zero(history: Any) -> None:
     storage, _ = history
-    both = await storage.job_stats(
+    both = await storage.stats.job_stats(
         batch_id="batch-1", container=Container.MKV, created_after=NOW - timedelta(hours=1)
     )
     assert (both.counts.total, both.counts.queued, both.counts.completed) == (3, 1, 2)
     assert set(both.per_container) == {"mkv"}
-    empty = await storage.job_stats(batch_id="no-such-batch")
+    empty = await storage.stats.job_stats(batch_id="no-such-batch")
     assert empty.counts.total == 0 and empty.outcomes == PeriodStats()
     assert empty.per_container == {} and empty.per_source == {} and empty.reasons == ()
-    assert (await storage.job_stats(webhook_id="hook-1", source=Source.RADARR)).counts.total == 0
-    assert (await storage.job_stats(created_after=clock.utcnow() + timedelta(days=1))).counts.total == 0
+    assert (await storage.stats.job_stats(webhook_id="hook-1", source=Source.RADARR)).counts.total == 0
+    assert (await storage.stats.job_stats(created_after=clock.utcnow() + timedelta(days=1))).counts.total == 0
 
 
 async def test_the_manager_answers_the_same(manager_factory: Any, history: Any) -> None:
     storage, _ = history
     manager = await manager_factory(start=False, url=None)
-    assert await manager.job_stats(batch_id="batch-1") == await storage.job_stats(batch_id="batch-1")
-
-
-async def test_an_index_added_later_reaches_an_existing_database(storage_url: str) -> None:
-    from sqlalchemy import inspect, text
-
-    storage = await open_storage(storage_url)
-    async with storage.engines.write() as conn:
-        await conn.execute(text("DROP INDEX ix_jobs_created"))  # as made by a version without it
-    await storage.close()
-    storage = await open_storage(storage_url)
-    try:
-        async with storage.engines.read() as conn:
-            names = await conn.run_sync(lambda sync: {ix["name"] for ix in inspect(sync).get_indexes("jobs")})
-        assert "ix_jobs_created" in names
-    finally:
-        await storage.close()
+    assert await manager.job_stats(batch_id="batch-1") == await storage.stats.job_stats(batch_id="batch-1")

@@ -142,13 +142,35 @@ async def test_a_database_made_before_the_columns_existed_gets_them(tmp_path: Pa
     url = f"sqlite+aiosqlite:///{db}"
     storage = await open_storage(url)
     await storage.close()
-    with sqlite3.connect(db) as conn:  # back to the earlier version's table
+    with sqlite3.connect(db) as conn:  # back to 0.1's table, and 0.1's revision
         for column in ("tracks", "write_method", "write_note"):
             conn.execute(f"ALTER TABLE jobs DROP COLUMN {column}")
+        conn.execute("UPDATE alembic_version SET version_num = '0001_v0_1'")
+        for table in ("job_counts", "daily_stats"):
+            conn.execute(f"DROP TABLE {table}")
         names = {row[1] for row in conn.execute("PRAGMA table_info(jobs)")}
         assert "tracks" not in names
-    storage = await open_storage(url)
+    storage = await open_storage(url)  # the 0002_job_tracks revision adds them
     await storage.close()
     with sqlite3.connect(db) as conn:
         names = {row[1] for row in conn.execute("PRAGMA table_info(jobs)")}
     assert {"tracks", "write_method", "write_note"} <= names
+
+
+async def test_a_database_that_got_the_columns_before_migrations_opens(tmp_path: Path) -> None:
+    """For a while main added the columns at start with no version table: such a database is
+    taken as 0.1 and the columns revision finds them there already."""
+    db = tmp_path / "interim.db"
+    url = f"sqlite+aiosqlite:///{db}"
+    storage = await open_storage(url)
+    await storage.close()
+    with sqlite3.connect(db) as conn:
+        for table in ("alembic_version", "job_counts", "daily_stats"):
+            conn.execute(f"DROP TABLE {table}")
+    storage = await open_storage(url)
+    try:
+        assert (await storage.stats.figures()).queue.total == 0
+    finally:
+        await storage.close()
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() != []

@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from arrtheaudio_server.media.pipeline import Pipeline
 from arrtheaudio_server.queue.domain import BatchRequest, BatchStatus, JobStatus
-from arrtheaudio_server.queue.models import JOBS
+from arrtheaudio_server.queue.store.schema import JOBS
 from tests.queue.conftest import make_settings, wait_for
 from tests.support.media_files import AudioSpec, make_mkv, make_mp4, read_back, tools_available
 
@@ -43,7 +43,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.skipif(not tools_available(), reason
 
 
 async def statuses(manager: Any) -> dict[str, int]:
-    async with manager.storage.engines.read() as conn:
+    async with manager.store.db.read() as conn:
         rows = (await conn.execute(select(JOBS.c.status, JOBS.c.job_id))).all()
     counts: dict[str, int] = {}
     for status, _ in rows:

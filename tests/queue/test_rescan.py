@@ -18,7 +18,7 @@ from arrtheaudio_server.media.pipeline import Pipeline
 from arrtheaudio_server.media.result import ProcessResult
 from arrtheaudio_server.metadata.hints import MediaHints
 from arrtheaudio_server.queue.domain import BatchRequest, BatchStatus, JobStatus
-from arrtheaudio_server.queue.file_checks import UNCHANGED
+from arrtheaudio_server.queue.store.file_checks import UNCHANGED
 from tests.queue.conftest import make_settings
 from tests.queue.test_batch import wait_batch_done
 from tests.support.media_files import AudioSpec, make_corrupt, make_mkv, read_back, tools_available

@@ -12,18 +12,19 @@ from sqlalchemy import update
 from arrtheaudio_server.clock import utcnow
 from arrtheaudio_server.metadata.hints import MediaHints
 from arrtheaudio_server.queue.domain import BatchRequest, BatchStatus, JobFilter, JobStatus, NotFound, Source
-from arrtheaudio_server.queue.metadata_cache import DatabaseMetadataCache
-from arrtheaudio_server.queue.models import BATCHES, JOBS, WEBHOOKS
+from arrtheaudio_server.queue.store.schema import BATCHES, JOBS, WEBHOOKS
 from tests.queue.conftest import FakePipeline, failed, touch, wait_terminal
 
 
 async def age(manager: Any, job_ids: list[str], days: float) -> None:
-    """Pretend these jobs (and their batches/webhooks) finished ``days`` ago."""
+    """Pretend these jobs finished (and their batches/webhooks were made) ``days`` ago.
+
+    Retention goes by ``completed_at``; ``created_at`` stays (the rollups are keyed by it, and
+    nothing but this test rewrites history).
+    """
     then = utcnow() - timedelta(days=days)
-    async with manager.storage.engines.write() as conn:
-        await conn.execute(
-            update(JOBS).where(JOBS.c.job_id.in_(job_ids)).values(completed_at=then, created_at=then)
-        )
+    async with manager.store.db.write() as conn:
+        await conn.execute(update(JOBS).where(JOBS.c.job_id.in_(job_ids)).values(completed_at=then))
         await conn.execute(update(BATCHES).values(created_at=then))
         await conn.execute(update(WEBHOOKS).values(created_at=then))
 
@@ -64,7 +65,8 @@ async def test_retention_keeps_lifetime_stats(manager_factory: Any, media_root: 
     after = await manager.stats()
     assert after.lifetime == before.lifetime and after.per_source == before.per_source
     assert after.per_container == before.per_container
-    assert after.today.total == 0 and after.queue.total == 0
+    # Today's figures count finishes, like the lifetime ones: deleting rows never changes them.
+    assert after.today == before.today and after.queue.total == 0
 
 
 async def test_on_demand_cleanup_by_age_and_status(manager_factory: Any, media_root: Path) -> None:
@@ -104,7 +106,7 @@ async def test_batch_of_cancelled_jobs_is_cleaned_up(manager_factory: Any, media
 
 async def test_database_metadata_cache(manager_factory: Any) -> None:
     manager = await manager_factory(FakePipeline(), worker_count=1, start=False)
-    cache = DatabaseMetadataCache(manager.storage)
+    cache = manager.store.cache  # what the real pipeline is given (QueueManager.create)
     assert await cache.get("tmdb:tv:1") is None
     await cache.put("tmdb:tv:1", "ja", ttl_seconds=3600)
     await cache.put("tmdb:tv:2", "", ttl_seconds=3600)  # a remembered "not found"
@@ -115,4 +117,4 @@ async def test_database_metadata_cache(manager_factory: Any) -> None:
     assert await cache.get("tmdb:tv:3") is None
     from arrtheaudio_server.metadata.cache import MetadataCache
 
-    assert isinstance(manager.metadata_cache, MetadataCache)
+    assert isinstance(cache, MetadataCache)

@@ -15,8 +15,8 @@ from arrtheaudio_server.config import Settings
 from arrtheaudio_server.media.result import ProcessResult
 from arrtheaudio_server.metadata.hints import MediaHints
 from arrtheaudio_server.queue.domain import BatchStatus
-from arrtheaudio_server.queue.schedule_runs import RunOutcome
 from arrtheaudio_server.queue.scheduler import next_due
+from arrtheaudio_server.queue.store.schedule_runs import RunOutcome
 from tests.queue.conftest import make_settings, ok, touch, wait_for
 
 EVERY_SECOND = "* * * * * *"  # six fields: seconds last (croniter)

@@ -10,8 +10,9 @@ import pytest
 
 from arrtheaudio_server import ids
 from arrtheaudio_server.metadata.hints import MediaHints
-from arrtheaudio_server.queue import short_ids, storage
+from arrtheaudio_server.queue import short_ids
 from arrtheaudio_server.queue.domain import InvalidRequest, NotFound, Source
+from arrtheaudio_server.queue.store import enqueue
 from tests.queue.conftest import touch
 
 # Job ids share the prefix "abcd" (two of them share 8 characters); webhook ids start elsewhere.
@@ -23,7 +24,7 @@ WEBHOOK_IDS = ["abce" + "1" * 28, "abcf" + "2" * 28]
 def fixed_ids(monkeypatch: pytest.MonkeyPatch) -> None:
     jobs: Iterator[str] = iter(JOB_IDS)
     webhooks: Iterator[str] = iter(WEBHOOK_IDS)
-    monkeypatch.setattr(storage, "new_id", lambda: next(jobs))
+    monkeypatch.setattr(enqueue, "new_id", lambda: next(jobs))
     monkeypatch.setattr(ids, "new_id", lambda: next(webhooks))
 
 
@@ -80,9 +81,9 @@ async def test_the_range_read_stops_at_the_limit_and_at_the_prefix(
     )
     every = sorted(e.job_id for e in enqueued)
     prefix = every[0][:1]
-    found = await manager.storage.ids_with_prefix("job", prefix, 3)
+    found = await manager.store.reads.ids_with_prefix("job", prefix, 3)
     assert found == [job_id for job_id in every if job_id.startswith(prefix)][:3]
-    assert await manager.storage.ids_with_prefix("job", every[0], 5) == [every[0]]
+    assert await manager.store.reads.ids_with_prefix("job", every[0], 5) == [every[0]]
 
 
 def test_which_texts_are_prefixes() -> None:

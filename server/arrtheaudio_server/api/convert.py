@@ -24,8 +24,8 @@ from arrtheaudio_server.media.result import Container, ResultStatus, TrackChange
 from arrtheaudio_server.metadata.arr_catalog import ConnectionStatus
 from arrtheaudio_server.metadata.plan import LanguageSource
 from arrtheaudio_server.queue import domain as d
-from arrtheaudio_server.queue.schedule_runs import RunOutcome
 from arrtheaudio_server.queue.scheduler import ScheduleInfo
+from arrtheaudio_server.queue.store.schedule_runs import RunOutcome
 
 # --- enums ---------------------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import IntEnum, StrEnum
+from typing import NamedTuple
 
 from arrtheaudio_server.media.result import (
     Container,
@@ -35,8 +36,12 @@ class JobStatus(StrEnum):
         return self in TERMINAL_STATUSES
 
 
-TERMINAL_STATUSES = frozenset({JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED})
+# The status vocabulary, defined here once: the store's SQL (the partial unique index, the
+# active-job counts, the rollups of finished jobs) is built from these, never spelled again.
 ACTIVE_STATUSES = frozenset({JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.WAITING_FOR_SPACE})
+TERMINAL_STATUSES = frozenset({JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED})
+# Cancellable without a worker: nothing runs them yet.
+WAITING_STATUSES = frozenset({JobStatus.QUEUED, JobStatus.WAITING_FOR_SPACE})
 
 
 class Priority(IntEnum):
@@ -59,6 +64,10 @@ class BatchStatus(StrEnum):
     COMPLETED = "completed"
     CANCELLED = "cancelled"
     FAILED = "failed"
+
+
+# A path has at most one batch in these states.
+ACTIVE_BATCH_STATUSES = frozenset({BatchStatus.SCANNING, BatchStatus.RUNNING})
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,7 +214,10 @@ class Stats:
 
 @dataclass(frozen=True, slots=True)
 class DailyCount:
-    """The jobs that finished (with a result) on one UTC day: one point of the jobs-per-day chart."""
+    """Jobs that finished with a result on one UTC day (the jobs-per-day series).
+
+    From the daily rollup, so it survives retention like the lifetime totals do.
+    """
 
     day: date
     total: int = 0
@@ -310,6 +322,57 @@ class QueueEvent:
     # instance (LISTEN/NOTIFY carries ids, not rows) that could not be loaded here.
     job_id: str | None = None
     status: JobStatus | None = None
+
+
+# --- what the facade's reads answer ------------------------------------------------------
+# Named tuples: fields by name for new code, and ``info, jobs, total = ...`` keeps working.
+
+
+class JobPage(NamedTuple):
+    jobs: list[Job]
+    total: int  # every job matching the filter, not just this page
+
+
+class BatchPage(NamedTuple):
+    info: BatchInfo
+    jobs: list[Job]  # one page, in path order
+    total: int  # every job of the batch
+
+
+class BatchList(NamedTuple):
+    batches: list[BatchInfo]
+    total: int
+
+
+class BatchCancelled(NamedTuple):
+    info: BatchInfo
+    cancelled: int  # jobs cancelled now (running ones finish)
+
+
+class WebhookDetail(NamedTuple):
+    info: WebhookInfo
+    counts: Counts
+    jobs: list[Job]
+
+
+class WebhookSummary(NamedTuple):
+    info: WebhookInfo
+    counts: Counts
+
+
+class WebhookList(NamedTuple):
+    webhooks: list[WebhookSummary]  # newest first
+    total: int
+
+
+class BatchRetried(NamedTuple):
+    info: BatchInfo
+    result: RetryResult
+
+
+class WebhookAccepted(NamedTuple):
+    info: WebhookInfo
+    jobs: list[EnqueuedJob]
 
 
 # --- errors the API maps to gRPC status codes -------------------------------------------

@@ -7,7 +7,8 @@ job, batch, webhook or the whole queue — reads its own :class:`EventSubscripti
 **Across instances** sharing one PostgreSQL queue, events travel by LISTEN/NOTIFY: the
 instance that changes a job sends ``pg_notify`` (ideally inside the transaction that made
 the change — PostgreSQL delivers it at commit, and not at all on rollback) with the ids
-and the new status as a small JSON payload (:func:`notify`). Every instance runs a
+and the new status as a small JSON payload (:func:`notify_statement`, sent by the store's
+PostgreSQL dialect). Every instance runs a
 :class:`PostgresNotifyBridge` that LISTENs on the channel, ignores its own notifications
 (its bus already had them), loads the job through a callback if it was given one, and
 republishes the event on its local bus. If the LISTEN connection drops (PostgreSQL
@@ -235,27 +236,6 @@ class EventBus:
                 if subscription.matches(event):
                     subscription._push_locked(event)
 
-    def emit(
-        self,
-        *,
-        job: Job | None = None,
-        batch_id: str | None = None,
-        webhook_id: str | None = None,
-        job_id: str | None = None,
-        status: JobStatus | None = None,
-    ) -> QueueEvent:
-        """Build an event with the next seq (ids filled from the job), publish and return it."""
-        event = QueueEvent(
-            seq=self.next_seq(),
-            job=job,
-            batch_id=batch_id if batch_id is not None else (job.batch_id if job else None),
-            webhook_id=webhook_id if webhook_id is not None else (job.webhook_id if job else None),
-            job_id=job_id if job_id is not None else (job.job_id if job else None),
-            status=status if status is not None else (job.status if job else None),
-        )
-        self.publish(event)
-        return event
-
     def resync(self) -> None:
         """Tell every watcher to re-read its state (events may have been missed)."""
         seq = self.next_seq()
@@ -368,41 +348,6 @@ def to_asyncpg_dsn(url: str) -> str:
     return parsed.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-_NOTIFY_SQL = "SELECT pg_notify($1, $2)"
-
-
-async def notify(
-    target: Any,
-    event: QueueEvent,
-    *,
-    instance_id: str | None = None,
-    channel: str = DEFAULT_CHANNEL,
-) -> None:
-    """Send ``event`` to the other instances.
-
-    ``target`` is an asyncpg connection, an SQLAlchemy ``AsyncConnection``/``AsyncSession``
-    (inside its transaction: delivered at commit, dropped on rollback — use this), or a URL
-    (opens a short connection of its own: only for tests and tools).
-    """
-    payload = NotifyPayload.from_event(event, instance_id).encode()
-    if isinstance(target, str):
-        import asyncpg
-
-        conn = await asyncpg.connect(to_asyncpg_dsn(target))
-        try:
-            await conn.execute(_NOTIFY_SQL, channel, payload)
-        finally:
-            await conn.close()
-        return
-    if _is_sqlalchemy(target):
-        from sqlalchemy import text
-
-        statement = text("SELECT pg_notify(:channel, :payload)")
-        await target.execute(statement, {"channel": channel, "payload": payload})
-        return
-    await target.execute(_NOTIFY_SQL, channel, payload)
-
-
 def notify_statement(
     events: Sequence[QueueEvent], *, instance_id: str | None = None, channel: str = DEFAULT_CHANNEL
 ) -> tuple[Any, dict[str, Any]]:
@@ -414,12 +359,6 @@ def notify_statement(
     # A function scan over unnest yields the array in order, so the notifications go out in order.
     statement = text("SELECT pg_notify(:channel, payload) FROM unnest(CAST(:payloads AS text[])) AS payload")
     return statement, {"channel": channel, "payloads": payloads}
-
-
-def _is_sqlalchemy(target: Any) -> bool:
-    from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
-
-    return isinstance(target, AsyncConnection | AsyncSession)
 
 
 def _retryable(exc: BaseException) -> bool:

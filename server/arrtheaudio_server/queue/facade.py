@@ -16,24 +16,28 @@ from typing import Protocol
 from arrtheaudio_server.media.result import Container
 from arrtheaudio_server.metadata.hints import MediaHints
 from arrtheaudio_server.queue.domain import (
+    BatchCancelled,
     BatchInfo,
+    BatchList,
+    BatchPage,
     BatchRequest,
+    BatchRetried,
     BatchStatus,
     CleanupResult,
-    Counts,
     DailyCount,
-    EnqueuedJob,
     Job,
     JobFilter,
+    JobPage,
     JobStats,
     JobStatus,
     MetricsFigures,
     QueueEvent,
     QueueSnapshot,
-    RetryResult,
     Source,
     Stats,
-    WebhookInfo,
+    WebhookAccepted,
+    WebhookDetail,
+    WebhookList,
 )
 from arrtheaudio_server.queue.scheduler import ScheduleInfo
 from arrtheaudio_server.queue.short_ids import IdKind
@@ -61,7 +65,7 @@ class QueueFacade(Protocol):
         title: str | None,
         hints: MediaHints,
         files: Sequence[Path],
-    ) -> tuple[WebhookInfo, list[EnqueuedJob]]:
+    ) -> WebhookAccepted:
         """One transaction: a webhook row and one high-priority job per (resolved, existing) file.
 
         Raises QueueFull (nothing queued). In rollback mode the files are processed before
@@ -69,7 +73,7 @@ class QueueFacade(Protocol):
         """
         ...
 
-    async def get_webhook(self, webhook_id: str) -> tuple[WebhookInfo, Counts, list[Job]]: ...
+    async def get_webhook(self, webhook_id: str) -> WebhookDetail: ...
 
     async def start_batch(self, request: BatchRequest) -> BatchInfo:
         """Discover files (in a thread) and queue them all in one transaction, or none.
@@ -79,19 +83,17 @@ class QueueFacade(Protocol):
         """
         ...
 
-    async def get_batch(
-        self, batch_id: str, *, limit: int = 100, offset: int = 0
-    ) -> tuple[BatchInfo, list[Job], int]:
+    async def get_batch(self, batch_id: str, *, limit: int = 100, offset: int = 0) -> BatchPage:
         """The batch, one page of its jobs (by path), and the total number of its jobs."""
         ...
 
     async def list_batches(
         self, *, limit: int = 50, offset: int = 0, status: BatchStatus | None = None
-    ) -> tuple[list[BatchInfo], int]:
+    ) -> BatchList:
         """Newest first; ``status`` keeps only the batches in that state. Also returns how many match."""
         ...
 
-    async def cancel_batch(self, batch_id: str) -> tuple[BatchInfo, int]:
+    async def cancel_batch(self, batch_id: str) -> BatchCancelled:
         """Cancel the batch's queued/waiting jobs (running ones finish); returns how many were cancelled."""
         ...
 
@@ -101,7 +103,9 @@ class QueueFacade(Protocol):
 
     async def get_job(self, job_id: str) -> Job: ...
 
-    async def list_jobs(self, job_filter: JobFilter) -> tuple[list[Job], int]: ...
+    async def list_jobs(self, job_filter: JobFilter) -> JobPage:
+        """One page, and how many jobs match in all (from the rollups where a count would scan)."""
+        ...
 
     async def cancel_job(self, job_id: str) -> Job:
         """Queued/waiting → cancelled at once; running → stopped safely. FailedPrecondition if terminal."""
@@ -122,7 +126,7 @@ class QueueFacade(Protocol):
     ) -> JobStats:
         """Figures over the jobs matching every given filter (None matches everything).
 
-        Aggregated by the database (GROUP BY over the filter's index), never by loading jobs.
+        From the rollups (or the batch's / webhook's own index range), never by scanning history.
         """
         ...
 
@@ -141,7 +145,7 @@ class QueueFacade(Protocol):
         FailedPrecondition (any other status), AlreadyExists (another job for the file is active)."""
         ...
 
-    async def retry_batch(self, batch_id: str) -> tuple[BatchInfo, RetryResult]:
+    async def retry_batch(self, batch_id: str) -> BatchRetried:
         """The batch's failed jobs queued again; the batch reopened when any was."""
         ...
 
@@ -151,7 +155,7 @@ class QueueFacade(Protocol):
 
     async def list_webhooks(
         self, *, limit: int = 50, offset: int = 0, source: Source | None = None
-    ) -> tuple[list[tuple[WebhookInfo, Counts]], int]:
+    ) -> WebhookList:
         """Deliveries newest first with their jobs' counts, and how many match."""
         ...
 

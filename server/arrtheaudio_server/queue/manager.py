@@ -1,6 +1,6 @@
 """QueueManager: the queue as the API sees it (``QueueFacade``) plus its life cycle.
 
-It owns the storage, the worker pool and the housekeeping loop (recovery of dead workers'
+It owns the store (:mod:`.store`), the worker pool and the housekeeping loop (recovery of dead workers'
 jobs, re-checks of jobs waiting for space, retention), and publishes every state change
 through the one event bus. It is handed its parts (storage, pipeline, event bus); the one
 place that builds them from Settings is ``runtime.build_queue``::
@@ -20,14 +20,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol, Self, runtime_checkable
 
 import structlog
 
 from arrtheaudio_server import ids, observability
-from arrtheaudio_server.clock import utc_midnight, utcnow
+from arrtheaudio_server.clock import utcnow
 from arrtheaudio_server.config import Settings
 from arrtheaudio_server.media.result import Container, ProcessResult, ReasonCode
 from arrtheaudio_server.metadata.hints import MediaHints
@@ -35,15 +35,18 @@ from arrtheaudio_server.paths import PathPolicy
 from arrtheaudio_server.queue import short_ids
 from arrtheaudio_server.queue.discovery import DiscoveredFile, discover, extensions_for, validate_patterns
 from arrtheaudio_server.queue.domain import (
+    BatchCancelled,
     BatchInfo,
+    BatchList,
+    BatchPage,
     BatchRequest,
+    BatchRetried,
     BatchStatus,
     CleanupResult,
-    Counts,
     DailyCount,
-    EnqueuedJob,
     Job,
     JobFilter,
+    JobPage,
     JobStats,
     JobStatus,
     MetricsFigures,
@@ -51,27 +54,25 @@ from arrtheaudio_server.queue.domain import (
     Priority,
     QueueEvent,
     QueueSnapshot,
-    RetryResult,
     ServiceUnavailable,
     Source,
     Stats,
+    WebhookAccepted,
+    WebhookDetail,
     WebhookInfo,
+    WebhookList,
 )
 from arrtheaudio_server.queue.facade import Subscription
-from arrtheaudio_server.queue.file_checks import (
+from arrtheaudio_server.queue.scheduler import ScheduleInfo, Scheduler
+from arrtheaudio_server.queue.short_ids import IdKind
+from arrtheaudio_server.queue.store import Changes, JobOutcome, NewBatch, NewJob, Store, cleanup_rules
+from arrtheaudio_server.queue.store.file_checks import (
     ANY_DECISION,
     FileCheck,
-    FileChecks,
     FileStat,
     remembered,
     unchanged_row,
 )
-from arrtheaudio_server.queue.metadata_cache import DatabaseMetadataCache
-from arrtheaudio_server.queue.retention import cleanup_rules
-from arrtheaudio_server.queue.schedule_runs import ScheduleRuns
-from arrtheaudio_server.queue.scheduler import ScheduleInfo, Scheduler
-from arrtheaudio_server.queue.short_ids import IdKind
-from arrtheaudio_server.queue.storage import Changes, JobOutcome, NewJob, QueueStorage
 from arrtheaudio_server.queue.workers import Pipeline, RunningJob, WorkerPool
 
 log = structlog.get_logger(__name__)
@@ -106,7 +107,7 @@ class QueueManager:
     def __init__(
         self,
         settings: Settings,
-        storage: QueueStorage,
+        store: Store,
         pipeline: Pipeline,
         event_bus: EventPublisher,
         *,
@@ -119,20 +120,20 @@ class QueueManager:
             raise ValueError("processing.heartbeat_seconds must be shorter than processing.lease_seconds")
         self.settings = settings
         self.processing = settings.processing
-        self.storage = storage
+        self.store = store
         self.pipeline = pipeline
         self.events = event_bus
-        self.instance_id = storage.instance_id
-        self.file_checks = FileChecks(storage.engines)
+        self.instance_id = store.instance_id
+        self.file_checks = store.file_checks
         self.scheduler = Scheduler(
             settings.schedules,
-            ScheduleRuns(storage.engines),
+            store.schedule_runs,
             start_batch=self.start_batch,
             resolve_dir=self._resolve_dir,
             instance_id=self.instance_id,
         )
         self.pool = WorkerPool(
-            storage,
+            store.transitions,
             pipeline,
             self.processing,
             instance_id=self.instance_id,
@@ -152,10 +153,6 @@ class QueueManager:
     def rollback_mode(self) -> bool:
         return self.processing.worker_count == 0
 
-    @property
-    def metadata_cache(self) -> DatabaseMetadataCache:
-        return DatabaseMetadataCache(self.storage)
-
     async def start(self) -> None:
         """Recover jobs of a previous (dead) incarnation, then start workers and housekeeping."""
         if self._started:
@@ -173,7 +170,7 @@ class QueueManager:
             "queue.started",
             instance=self.instance_id,
             workers=self.processing.worker_count,
-            storage=self.storage.dialect,
+            storage=self.store.dialect,
         )
 
     async def stop(self, grace: float | None = None) -> None:
@@ -196,7 +193,7 @@ class QueueManager:
         await self._stop_bridge()
         if self._owns_bus:
             self.events.close()  # type: ignore[attr-defined]
-        await self.storage.close()
+        await self.store.close()
 
     async def __aenter__(self) -> Self:
         await self.start()
@@ -211,12 +208,12 @@ class QueueManager:
         Every write on PostgreSQL sends ``pg_notify`` inside its own transaction (delivered
         at commit), so watchers connected to any instance see every instance's changes.
         """
-        if self.storage.dialect != "postgresql" or self.bridge is not None:
+        if self.store.single_instance or self.bridge is not None:
             return
         from arrtheaudio_server.queue.events import PostgresNotifyBridge
 
         self.bridge = PostgresNotifyBridge(
-            self.storage.engines.url,
+            self.store.db.url,
             self.events,  # type: ignore[arg-type]
             instance_id=self.instance_id,
             loader=self._load_job,
@@ -225,7 +222,7 @@ class QueueManager:
 
     async def _load_job(self, job_id: str) -> Job | None:
         try:
-            return await self.storage.get_job(job_id)
+            return await self.store.reads.get_job(job_id)
         except NotFound:
             return None
 
@@ -237,7 +234,9 @@ class QueueManager:
     # --- housekeeping -------------------------------------------------------------------
 
     async def recover(self, *, startup: bool = False) -> Changes:
-        changes = await self.storage.recover(max_attempts=self.processing.retry_attempts + 1, startup=startup)
+        changes = await self.store.transitions.recover(
+            max_attempts=self.processing.retry_attempts + 1, startup=startup
+        )
         if changes:
             log.info("queue.recovered", jobs=[job.job_id for job in changes.jobs], startup=startup)
             self._publish(changes)
@@ -245,7 +244,7 @@ class QueueManager:
         return changes
 
     async def wake_waiting(self) -> Changes:
-        changes = await self.storage.wake_waiting()
+        changes = await self.store.transitions.wake_waiting()
         if changes:
             self._publish(changes)
             self.pool.wake()
@@ -310,7 +309,7 @@ class QueueManager:
         title: str | None,
         hints: MediaHints,
         files: Sequence[Path],
-    ) -> tuple[WebhookInfo, list[EnqueuedJob]]:
+    ) -> WebhookAccepted:
         webhook = WebhookInfo(
             webhook_id=ids.new_id(),
             source=Source(source),
@@ -329,10 +328,11 @@ class QueueManager:
             )
             for path in files
         ]
-        enqueued, changes = await self.storage.enqueue(
+        accepted = await self.store.enqueuer.enqueue(
             new_jobs, max_active=self.processing.max_queue_size, webhook=webhook
         )
-        self._publish(changes)
+        enqueued = accepted.jobs
+        self._publish(accepted.changes)
         info = WebhookInfo(
             webhook_id=webhook.webhook_id,
             source=webhook.source,
@@ -346,14 +346,14 @@ class QueueManager:
             await self._process_inline(list(dict.fromkeys(item.job_id for item in enqueued)))
         else:
             self.pool.wake()
-        return info, enqueued
+        return WebhookAccepted(info=info, jobs=enqueued)
 
     async def _process_inline(self, job_ids: Sequence[str]) -> None:
         """Rollback mode: run the jobs here and now, retries included, until each is finished."""
         worker_id = f"{self.instance_id}-inline"
         for job_id in job_ids:
             while True:
-                claimed = await self.storage.claim_job(
+                claimed = await self.store.transitions.claim_job(
                     job_id, worker_id=worker_id, lease_seconds=self.processing.lease_seconds
                 )
                 if claimed is None:
@@ -410,18 +410,18 @@ class QueueManager:
             for item in found
             if item.path in unchanged
         ]
-        _, changes = await self.storage.enqueue(
+        accepted = await self.store.enqueuer.enqueue(
             new_jobs,
             max_active=self.processing.max_queue_size,
-            batch=(batch_id, request, len(found)),
+            batch=NewBatch(batch_id=batch_id, request=request, estimated_files=len(found)),
             now=now,
             finished=finished,
         )
         if finished:
             log.info("batch.unchanged_skipped", batch_id=batch_id, files=len(finished), queued=len(new_jobs))
-        self._publish(changes)
+        self._publish(accepted.changes)
         self.pool.wake()
-        return (await self.storage.get_batch(batch_id, limit=0))[0]
+        return (await self.store.reads.get_batch(batch_id, limit=0)).info
 
     def _resolve_dir(self, path: str) -> str:
         """A schedule's path, checked like a StartBatch path (inside the roots, a directory)."""
@@ -469,49 +469,53 @@ class QueueManager:
 
     # --- reads -----------------------------------------------------------------------------
 
-    async def get_webhook(self, webhook_id: str) -> tuple[WebhookInfo, Counts, list[Job]]:
-        return await self.storage.get_webhook(webhook_id)
+    async def get_webhook(self, webhook_id: str) -> WebhookDetail:
+        return await self.store.reads.get_webhook(webhook_id)
 
-    async def get_batch(
-        self, batch_id: str, *, limit: int = 100, offset: int = 0
-    ) -> tuple[BatchInfo, list[Job], int]:
-        return await self.storage.get_batch(batch_id, limit=limit, offset=offset)
+    async def get_batch(self, batch_id: str, *, limit: int = 100, offset: int = 0) -> BatchPage:
+        return await self.store.reads.get_batch(batch_id, limit=limit, offset=offset)
 
     async def list_batches(
         self, *, limit: int = 50, offset: int = 0, status: BatchStatus | None = None
-    ) -> tuple[list[BatchInfo], int]:
-        return await self.storage.list_batches(limit=limit, offset=offset, status=status)
+    ) -> BatchList:
+        return await self.store.reads.list_batches(limit=limit, offset=offset, status=status)
 
     async def resolve_id(self, kind: IdKind, text: str, field: str, *, missing_ok: bool = False) -> str:
-        return await short_ids.resolve(self.storage.ids_with_prefix, kind, text, field, missing_ok=missing_ok)
+        return await short_ids.resolve(
+            self.store.reads.ids_with_prefix, kind, text, field, missing_ok=missing_ok
+        )
 
     async def get_job(self, job_id: str) -> Job:
-        return await self.storage.get_job(job_id)
+        return await self.store.reads.get_job(job_id)
 
-    async def list_jobs(self, job_filter: JobFilter) -> tuple[list[Job], int]:
-        return await self.storage.list_jobs(job_filter)
+    async def list_jobs(self, job_filter: JobFilter) -> JobPage:
+        return await self.store.reads.list_jobs(job_filter)
 
     async def queue_snapshot(self, *, next_limit: int = 10) -> QueueSnapshot:
-        counts, running, upcoming = await self.storage.snapshot_parts(next_limit)
+        snapshot = await self.store.reads.snapshot(next_limit)
         return QueueSnapshot(
-            counts=counts,
+            counts=snapshot.counts,
             workers_total=self.processing.worker_count,
             workers_active=len(self.pool.running),
-            current_jobs=tuple(running),
-            next_jobs=tuple(upcoming),
+            current_jobs=tuple(snapshot.running),
+            next_jobs=tuple(snapshot.upcoming),
         )
 
     async def stats(self) -> Stats:
-        counts, today, (lifetime, per_container, per_source) = await self.storage.dashboard(utc_midnight())
+        figures = await self.store.stats.figures()
         return Stats(
-            queue=counts,
+            queue=figures.queue,
             workers_total=self.processing.worker_count,
             workers_active=len(self.pool.running),
-            today=today,
-            lifetime=lifetime,
-            per_container=per_container,
-            per_source=per_source,
+            today=figures.today,
+            lifetime=figures.lifetime,
+            per_container=figures.per_container,
+            per_source=figures.per_source,
         )
+
+    async def daily_counts(self, days: int) -> list[DailyCount]:
+        """Jobs finished per UTC day, the last ``days`` days, oldest first (from the daily rollup)."""
+        return await self.store.stats.daily_counts(days)
 
     async def job_stats(
         self,
@@ -522,7 +526,7 @@ class QueueManager:
         container: Container | None = None,
         created_after: datetime | None = None,
     ) -> JobStats:
-        return await self.storage.job_stats(
+        return await self.store.stats.job_stats(
             batch_id=batch_id,
             webhook_id=webhook_id,
             source=source,
@@ -530,20 +534,13 @@ class QueueManager:
             created_after=created_after,
         )
 
-    async def daily_counts(self, days: int) -> list[DailyCount]:
-        """One entry per UTC day of the last ``days`` (today last), days without jobs as zeros."""
-        today = utc_midnight().date()
-        found = {item.day: item for item in await self.storage.daily_counts(days)}
-        series = (today - timedelta(days=back) for back in range(days - 1, -1, -1))
-        return [found.get(day, DailyCount(day=day)) for day in series]
-
     async def list_webhooks(
         self, *, limit: int = 50, offset: int = 0, source: Source | None = None
-    ) -> tuple[list[tuple[WebhookInfo, Counts]], int]:
-        return await self.storage.list_webhooks(limit=limit, offset=offset, source=source)
+    ) -> WebhookList:
+        return await self.store.reads.list_webhooks(limit=limit, offset=offset, source=source)
 
     async def metrics_figures(self) -> MetricsFigures:
-        return await self.storage.metrics_figures()
+        return await self.store.stats.metrics_figures()
 
     @property
     def workers_busy(self) -> int:
@@ -551,28 +548,29 @@ class QueueManager:
         return len(self.pool.running)
 
     async def healthy(self) -> bool:
-        return await self.storage.ping()
+        return await self.store.ping()
 
     # --- retry -------------------------------------------------------------------------------
 
     async def retry_job(self, job_id: str) -> Job:
-        job, changes = await self.storage.retry_job(job_id)
+        job, changes = await self.store.transitions.retry_job(job_id)
         self._publish(changes)
         self.pool.wake()
         return job
 
-    async def retry_batch(self, batch_id: str) -> tuple[BatchInfo, RetryResult]:
-        result, changes = await self.storage.retry_batch(batch_id)
+    async def retry_batch(self, batch_id: str) -> BatchRetried:
+        result, changes = await self.store.transitions.retry_batch(batch_id)
         self._publish(changes)
         if result.jobs:
             self.pool.wake()
-        return (await self.storage.get_batch(batch_id, limit=0))[0], result
+        return BatchRetried(info=(await self.store.reads.get_batch(batch_id, limit=0)).info, result=result)
 
     # --- cancellation and cleanup ----------------------------------------------------------
 
     async def cancel_job(self, job_id: str) -> Job:
-        job, changes = await self.storage.cancel_job(job_id)
-        self._publish(changes)
+        outcome = await self.store.transitions.cancel_job(job_id)
+        job = outcome.job
+        self._publish(outcome.changes)
         if job.status != JobStatus.RUNNING:
             return job
         running: RunningJob | None = self.pool.cancel_local(job_id)
@@ -581,12 +579,13 @@ class QueueManager:
             return job
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(running.done.wait(), timeout=30)
-        return await self.storage.get_job(job_id)
+        return await self.store.reads.get_job(job_id)
 
-    async def cancel_batch(self, batch_id: str) -> tuple[BatchInfo, int]:
-        cancelled, _running, changes = await self.storage.cancel_batch(batch_id)
-        self._publish(changes)
-        return (await self.storage.get_batch(batch_id, limit=0))[0], cancelled
+    async def cancel_batch(self, batch_id: str) -> BatchCancelled:
+        outcome = await self.store.transitions.cancel_batch(batch_id)
+        self._publish(outcome.changes)
+        info = (await self.store.reads.get_batch(batch_id, limit=0)).info
+        return BatchCancelled(info=info, cancelled=outcome.cancelled)
 
     async def cleanup(
         self, *, older_than_days: float | None = None, statuses: Sequence[JobStatus] | None = None
@@ -594,7 +593,7 @@ class QueueManager:
         rules, orphans_before = cleanup_rules(
             self.processing, utcnow(), older_than_days=older_than_days, statuses=statuses
         )
-        return await self.storage.cleanup(rules, orphans_before)
+        return await self.store.retention.cleanup(rules, orphans_before)
 
 
 __all__ = ["JobOutcome", "QueueManager", "ReasonCode", "container_of"]

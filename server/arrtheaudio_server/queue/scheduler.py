@@ -29,7 +29,7 @@ from arrtheaudio_server.clock import utcnow
 from arrtheaudio_server.config import ScheduleSettings
 from arrtheaudio_server.paths import PathRejected
 from arrtheaudio_server.queue.domain import AlreadyExists, BatchInfo, BatchRequest, Priority, QueueError
-from arrtheaudio_server.queue.schedule_runs import RunOutcome, ScheduleRun, ScheduleRuns
+from arrtheaudio_server.queue.store.schedule_runs import RunOutcome, ScheduleRun, ScheduleRuns
 
 log = structlog.get_logger(__name__)
 

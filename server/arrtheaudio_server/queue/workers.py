@@ -43,7 +43,8 @@ from arrtheaudio_server.config import ProcessingSettings
 from arrtheaudio_server.media.result import ProcessResult, ReasonCode, ResultStatus
 from arrtheaudio_server.metadata.hints import MediaHints
 from arrtheaudio_server.queue.domain import Job, JobStatus, Priority
-from arrtheaudio_server.queue.storage import Changes, Claimed, JobOutcome, QueueStorage
+from arrtheaudio_server.queue.store import Changes, Claimed, JobOutcome
+from arrtheaudio_server.queue.store.transitions import Transitions
 
 log = structlog.get_logger(__name__)
 
@@ -73,7 +74,7 @@ class RunningJob:
 class WorkerPool:
     def __init__(
         self,
-        storage: QueueStorage,
+        transitions: Transitions,
         pipeline: Pipeline,
         processing: ProcessingSettings,
         *,
@@ -83,7 +84,7 @@ class WorkerPool:
         on_finished: OnFinished | None = None,
     ) -> None:
         self.on_finished = on_finished
-        self.storage = storage
+        self.transitions = transitions
         self.pipeline = pipeline
         self.settings = processing
         self.instance_id = instance_id
@@ -150,7 +151,7 @@ class WorkerPool:
     async def _work(self, worker_id: str) -> None:
         while not self._stopping:
             try:
-                claimed = await self.storage.claim(
+                claimed = await self.transitions.claim(
                     worker_id=worker_id, lease_seconds=self.settings.lease_seconds
                 )
             except Exception as exc:  # noqa: BLE001 - storage hiccup: log, back off, try again
@@ -266,7 +267,7 @@ class WorkerPool:
         return self.decide(job, running.result, inline=inline)
 
     async def _release(self, running: RunningJob) -> None:
-        job = await self.storage.release(running.job.job_id, worker_id=running.worker_id)
+        job = await self.transitions.release(running.job.job_id, worker_id=running.worker_id)
         if job is not None:
             running.final = job
             self.on_change(Changes(jobs=[job]))
@@ -275,7 +276,7 @@ class WorkerPool:
         while True:
             await asyncio.sleep(self.settings.heartbeat_seconds)
             try:
-                state = await self.storage.heartbeat(
+                state = await self.transitions.heartbeat(
                     running.job.job_id, worker_id=running.worker_id, lease_seconds=self.settings.lease_seconds
                 )
             except Exception as exc:  # noqa: BLE001 - keep running; the lease has slack
@@ -336,12 +337,12 @@ class WorkerPool:
         )
 
     async def _record(self, running: RunningJob, outcome: JobOutcome) -> Job | None:
-        job, changes = await self.storage.finish(
+        finished = await self.transitions.finish(
             running.job.job_id, worker_id=running.worker_id, outcome=outcome
         )
-        running.final = job
-        if changes:
-            self.on_change(changes)
+        job = running.final = finished.job
+        if finished.changes:
+            self.on_change(finished.changes)
         if job is not None and job.status == JobStatus.QUEUED:
             self.wake()
         return job

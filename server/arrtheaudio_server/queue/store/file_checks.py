@@ -11,7 +11,7 @@ never claimed, never probed. A file replaced behind our back (re-import: new ino
 edit: new mtime or size) or one whose decision inputs moved (a new priority list, the Arr
 now knows its language) is checked again.
 
-Kept out of ``storage.py`` on purpose: its own table and queries, one module.
+Its own concern in the store: the table (schema.py) and these queries, one module.
 """
 
 from __future__ import annotations
@@ -22,15 +22,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Connection, MetaData, String, Table, Text, select, text
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import select
 
 from arrtheaudio_server.ids import new_id
 from arrtheaudio_server.media.result import ReasonCode, ResultStatus
 from arrtheaudio_server.queue.domain import JobStatus, Priority, Source
-from arrtheaudio_server.queue.engine import Engines
-from arrtheaudio_server.queue.models import UtcDateTime
+from arrtheaudio_server.queue.store.database import Database
+from arrtheaudio_server.queue.store.schema import FILE_CHECKS
 
 UNCHANGED = "unchanged"
 """The reason code of a file a rescan skipped because nothing it depends on changed."""
@@ -44,19 +42,6 @@ REMEMBERED = frozenset(
     {ReasonCode.CHANGED, ReasonCode.ALREADY_CORRECT, ReasonCode.NO_PREFERRED_LANGUAGE, ReasonCode.NO_AUDIO}
 )
 
-_metadata = MetaData()
-FILE_CHECKS = Table(
-    "file_checks",
-    _metadata,
-    Column("path", Text, primary_key=True),
-    Column("size", BigInteger, nullable=False),
-    Column("mtime_ns", BigInteger, nullable=False),
-    Column("inode", BigInteger, nullable=False),
-    Column("decision_key", String(64), nullable=False),
-    Column("outcome", String(32), nullable=False),
-    Column("job_id", String(32)),
-    Column("checked_at", UtcDateTime(), nullable=False),
-)
 _CHUNK = 500
 
 
@@ -118,33 +103,18 @@ def unchanged_row(
     }
 
 
-def create_tables(conn: Connection, tables: Sequence[Table]) -> None:
-    """CREATE TABLE IF NOT EXISTS, serialized across instances on PostgreSQL (the storage's lock)."""
-    if conn.dialect.name == "postgresql":
-        conn.execute(text("SELECT pg_advisory_xact_lock(74657231)"))
-    for table in tables:
-        table.create(conn, checkfirst=True)
-        for index in table.indexes:
-            index.create(conn, checkfirst=True)
-
-
 class FileChecks:
     """The ``file_checks`` table: read in bulk at scan time, written once per finished job."""
 
-    def __init__(self, engines: Engines) -> None:
-        self._engines = engines
-
-    async def create_schema(self) -> None:
-        # Until the store has migrations (issue #11), the table is created like the others.
-        await self._engines.run_write(lambda conn: create_tables(conn, [FILE_CHECKS]))
+    def __init__(self, db: Database) -> None:
+        self.db = db
 
     async def load(self, paths: Sequence[str]) -> dict[str, FileCheck]:
         """The recorded checks of ``paths`` (those that have one), one snapshot."""
-
-        def read(conn: Connection) -> dict[str, FileCheck]:
-            found: dict[str, FileCheck] = {}
+        found: dict[str, FileCheck] = {}
+        async with self.db.read() as conn:
             for start in range(0, len(paths), _CHUNK):
-                rows = conn.execute(
+                rows = await conn.execute(
                     select(FILE_CHECKS).where(FILE_CHECKS.c.path.in_(paths[start : start + _CHUNK]))
                 )
                 for m in rows.mappings():
@@ -155,9 +125,7 @@ class FileChecks:
                         outcome=m["outcome"],
                         checked_at=m["checked_at"],
                     )
-            return found
-
-        return await self._engines.run_read(read)
+        return found
 
     async def record(
         self, path: str, stat: FileStat, *, decision_key: str, outcome: str, job_id: str, now: datetime
@@ -172,9 +140,8 @@ class FileChecks:
             "job_id": job_id,
             "checked_at": now,
         }
-        upsert = pg_insert if self._engines.dialect == "postgresql" else sqlite_insert
-        stmt = upsert(FILE_CHECKS).values(**values)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[FILE_CHECKS.c.path], set_={k: stmt.excluded[k] for k in values if k != "path"}
+        stmt = self.db.dialect.upsert(
+            FILE_CHECKS, [values], keys=("path",), replace=[k for k in values if k != "path"]
         )
-        await self._engines.run_write(lambda conn: conn.execute(stmt))
+        async with self.db.write() as conn:
+            await conn.execute(stmt)

@@ -1,22 +1,54 @@
-"""The queue's tables (SQLModel) and the indexes every query leans on.
+"""The queue's tables (SQLModel), the indexes every query leans on, and the rollups.
 
-Rows never leave the queue package: :mod:`.rows` turns them into the plain values of
-:mod:`.domain`. Each index is named after the query it serves, and ``tests/queue/test_explain.py``
-checks with EXPLAIN that the claim and the list/stat queries use one instead of sorting the
-whole table (the history grows to 100k+ rows; a claim must not slow down with it).
+This is the schema the code expects; the database gets there through the Alembic revisions
+in :mod:`.migrations` (a test checks that the migrated schema and this one agree). Rows never
+leave the store: :mod:`.rows` turns them into the plain values of :mod:`..domain`. Each index
+is named after the query it serves, and ``tests/queue/test_explain.py`` checks with EXPLAIN
+that the claim and the list/stat queries use one instead of scanning the history.
+
+The rollups are what keeps the status reads independent of the history's size:
+
+* ``job_counts`` — the finished jobs *present in* ``jobs``, per created day × container ×
+  source × status × result × reason code. Kept in the transaction that makes a job terminal,
+  decremented by the one that deletes it (retention) or makes it active again (retry), so it
+  always equals a GROUP BY over the terminal rows (a property test checks exactly that).
+* ``daily_stats`` — jobs that finished with a result, per completion day × container ×
+  source × result; like ``lifetime_stats`` it records finishes, so retention leaves it be.
+* ``lifetime_stats`` — the same without the day (0.1 already had it).
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, Integer, String, Text, text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    Date,
+    DateTime,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
-ACTIVE_SQL = "status IN ('queued', 'running', 'waiting_for_space')"
+from arrtheaudio_server.queue.domain import ACTIVE_STATUSES, JobStatus
+
+# The partial unique index's predicate, from the one status vocabulary (in declaration order,
+# which is also how 0.1 spelled it).
+ACTIVE_SQL = "status IN ({})".format(", ".join(f"'{s.value}'" for s in JobStatus if s in ACTIVE_STATUSES))
+# Rollup keys are NOT NULL (they are primary keys): a job whose container is not known yet is
+# counted under UNKNOWN (as lifetime_stats always did); no result / no reason code is NONE.
+UNKNOWN = "unknown"
+NONE = ""
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -191,8 +223,86 @@ class LifetimeStatsRow(SQLModel, table=True):
     duration_ms_sum: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
 
 
+def _count() -> Any:
+    return Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
+
+
+class JobCountRow(SQLModel, table=True):
+    """Finished jobs present in ``jobs``, by the columns GetJobStats filters and groups on."""
+
+    __tablename__ = "job_counts"
+
+    day: date = Field(sa_column=Column(Date, primary_key=True))  # UTC day of created_at
+    container: str = Field(sa_column=Column(String(8), primary_key=True))
+    source: str = Field(sa_column=Column(String(16), primary_key=True))
+    status: str = Field(sa_column=Column(String(20), primary_key=True))
+    result: str = Field(sa_column=Column(String(10), primary_key=True))
+    reason_code: str = Field(sa_column=Column(String(32), primary_key=True))
+    n: int = _count()
+    track_changes: int = _count()
+    duration_ms_sum: int = _count()
+
+
+class DailyStatsRow(SQLModel, table=True):
+    """Jobs that finished with a result, per UTC completion day (the jobs-per-day series)."""
+
+    __tablename__ = "daily_stats"
+
+    day: date = Field(sa_column=Column(Date, primary_key=True))  # UTC day of completed_at
+    container: str = Field(sa_column=Column(String(8), primary_key=True))
+    source: str = Field(sa_column=Column(String(16), primary_key=True))
+    result: str = Field(sa_column=Column(String(10), primary_key=True))
+    n: int = _count()
+    track_changes: int = _count()
+    duration_ms_sum: int = _count()
+
+
+# Incremental rescans (#14, store/file_checks.py): each file's last lasting check.
+FILE_CHECKS = Table(
+    "file_checks",
+    SQLModel.metadata,
+    Column("path", Text, primary_key=True),
+    Column("size", BigInteger, nullable=False),
+    Column("mtime_ns", BigInteger, nullable=False),
+    Column("inode", BigInteger, nullable=False),
+    Column("decision_key", String(64), nullable=False),
+    Column("outcome", String(32), nullable=False),
+    Column("job_id", String(32)),
+    Column("checked_at", UtcDateTime(), nullable=False),
+)
+# Scheduled scans (#14, store/schedule_runs.py): one row per (schedule, due time).
+SCHEDULE_RUNS = Table(
+    "schedule_runs",
+    SQLModel.metadata,
+    Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("schedule", String(64), nullable=False),
+    Column("due_at", UtcDateTime(), nullable=False),
+    Column("instance_id", String(100), nullable=False),
+    Column("claimed_at", UtcDateTime(), nullable=False),
+    Column("outcome", String(16), nullable=False),
+    Column("batch_id", String(32)),
+    Column("message", Text),
+    # One run per due time, whichever instance gets there first.
+    UniqueConstraint("schedule", "due_at", name="ux_schedule_runs_due"),
+)
+# "The last run" and "the last batch" of a schedule: newest first.
+Index("ix_schedule_runs_schedule_seq", SCHEDULE_RUNS.c.schedule, SCHEDULE_RUNS.c.seq)
+
 JOBS = _jobs
 BATCHES = _batches
 WEBHOOKS = _webhooks
 METADATA_CACHE = MetadataCacheRow.__table__  # type: ignore[attr-defined]
 LIFETIME_STATS = LifetimeStatsRow.__table__  # type: ignore[attr-defined]
+JOB_COUNTS = JobCountRow.__table__  # type: ignore[attr-defined]
+DAILY_STATS = DailyStatsRow.__table__  # type: ignore[attr-defined]
+TABLES = (
+    JOBS,
+    BATCHES,
+    WEBHOOKS,
+    METADATA_CACHE,
+    LIFETIME_STATS,
+    JOB_COUNTS,
+    DAILY_STATS,
+    FILE_CHECKS,
+    SCHEDULE_RUNS,
+)
