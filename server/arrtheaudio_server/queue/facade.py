@@ -141,7 +141,7 @@ class QueueFacade(Protocol):
         ...
 
     async def retry_job(self, job_id: str) -> Job:
-        """Failed/cancelled → queued again, a fresh start (queue/transitions.py). NotFound,
+        """Failed/cancelled → queued again, a fresh start (queue/store/transitions.py). NotFound,
         FailedPrecondition (any other status), AlreadyExists (another job for the file is active)."""
         ...
 
