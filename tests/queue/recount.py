@@ -107,7 +107,8 @@ def matching(
         and (container is None or r["container"] == container)
         and (batch_id is None or r["batch_id"] == batch_id)
         and (webhook_id is None or r["webhook_id"] == webhook_id)
-        and (created_after is None or r["created_at"] >= created_after)
+        # GetJobStats' created_after works by UTC day: the jobs created on its day or later.
+        and (created_after is None or r["created_at"].date() >= created_after.date())
         and (status is None or r["status"] == status.value)
     ]
 

@@ -83,21 +83,6 @@ async def test_two_engines_on_one_database_never_share_a_job(storage_url: str) -
         await b.close()
 
 
-async def test_mp4_exclusion_skips_mp4_without_blocking(storage_url: str) -> None:
-    storage = await open_storage(storage_url)
-    try:
-        await storage.enqueuer.enqueue(
-            [new("/m/a.mp4", Priority.HIGH, Container.MP4), new("/m/b.mkv")], max_active=None
-        )
-        got = await storage.transitions.claim(worker_id="w", lease_seconds=30, allow_mp4=False)
-        assert got is not None and got.job.file_path == "/m/b.mkv"
-        assert await storage.transitions.claim(worker_id="w", lease_seconds=30, allow_mp4=False) is None
-        got = await storage.transitions.claim(worker_id="w", lease_seconds=30)
-        assert got is not None and got.job.file_path == "/m/a.mp4"
-    finally:
-        await storage.close()
-
-
 async def test_expired_lease_is_recovered_live_one_is_not(storage_url: str) -> None:
     a = await open_storage(storage_url, "inst-a")
     b = await open_storage(storage_url, "inst-b")

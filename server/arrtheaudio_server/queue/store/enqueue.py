@@ -137,13 +137,18 @@ class Enqueuer:
         )
         return await self._group.submit(request, size=len(request.jobs))
 
-    async def insert_history(self, rows: Sequence[dict[str, Any]]) -> None:
-        """Bulk-insert already finished ``jobs`` rows and roll them up, in one transaction.
+    async def insert_history(
+        self, rows: Sequence[dict[str, Any]], *, batches: Sequence[dict[str, Any]] = ()
+    ) -> None:
+        """Bulk-insert already finished ``jobs`` rows (and the ``batches`` rows they belong to)
+        and roll them up, in one transaction.
 
-        For seeding (benchmarks, tests of a big history): the same rollup code as a finish.
-        Each row needs every NOT NULL column of ``jobs`` and a terminal status.
+        For seeding (bench/growth.py, tests of a big history): the same rollup code as a
+        finish. Each row needs every NOT NULL column of its table; jobs must be terminal.
         """
         async with self.db.write() as conn:
+            if batches:
+                await conn.execute(insert(BATCHES), list(batches))
             for start in range(0, len(rows), _CHUNK * 4):
                 chunk = rows[start : start + _CHUNK * 4]
                 await conn.execute(insert(J), list(chunk))

@@ -13,7 +13,8 @@ The rollups are what keeps the status reads independent of the history's size:
   decremented by the one that deletes it (retention) or makes it active again (retry), so it
   always equals a GROUP BY over the terminal rows (a property test checks exactly that).
 * ``daily_stats`` — jobs that finished with a result, per completion day × container ×
-  source × result; like ``lifetime_stats`` it records finishes, so retention leaves it be.
+  source × result: each job counted once, by its last outcome (a retry withdraws the earlier
+  one). It records finishes, not rows, so retention leaves it be.
 * ``lifetime_stats`` — the same without the day (0.1 already had it).
 """
 

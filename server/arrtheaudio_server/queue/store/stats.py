@@ -2,26 +2,27 @@
 
 None of them reads the finished history row by row. Every answer is the sum of
 
-* the **active** jobs matching the filter — an index range over ``status IN (active)``, as
-  big as the live queue, never as the history; and
+* the **active** jobs — an index range over ``status IN (active)``, as big as the live queue,
+  never as the history. With a source, container or created_after filter the active rows
+  are grouped by those columns (and their UTC day) under that one range, and the filter is
+  applied to the groups: no other index can tempt a planner into reading the history; and
 * the **finished** jobs — from the ``job_counts`` rollup (one row per day × container ×
   source × status × result × reason: as big as the number of days kept, not of jobs);
 
 except where a filter names a batch or a webhook: then the ``batch_id``/``webhook_id`` index
-range is exactly the jobs asked about, so it is read and grouped directly. A ``created_after``
-that is not a UTC midnight reads the rollup from the next day on and the rows of its own
-partial day by the ``created_at`` index (one day's jobs at most). Lifetime and per-day
-figures come from ``lifetime_stats`` and ``daily_stats``.
+range is exactly the jobs asked about, so it is read and grouped directly. ``created_after``
+works at UTC-day granularity (the issue's contract): it selects the jobs created on its
+day or later. Lifetime and per-day figures come from ``lifetime_stats`` and ``daily_stats``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, cast, func, select
+from sqlalchemy import Integer, cast, func, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from arrtheaudio_server.clock import utcnow
@@ -41,6 +42,7 @@ from arrtheaudio_server.queue.domain import (
     Source,
 )
 from arrtheaudio_server.queue.store.database import Database
+from arrtheaudio_server.queue.store.dialect import Dialect
 from arrtheaudio_server.queue.store.schema import (
     BATCHES,
     DAILY_STATS,
@@ -91,7 +93,7 @@ class StatsFilter:
         return conditions
 
     def rollup_conditions(self) -> list[Any]:
-        """For ``job_counts``; the created_after day boundary is handled by :func:`_day_split`."""
+        """For ``job_counts``: the same filters, ``created_after`` by its UTC day."""
         conditions: list[Any] = []
         if self.status is not None:
             conditions.append(C.c.status == JobStatus(self.status).value)
@@ -99,7 +101,37 @@ class StatsFilter:
             conditions.append(C.c.source == Source(self.source).value)
         if self.container is not None:
             conditions.append(C.c.container == Container(self.container).value)
+        if self.created_after is not None:
+            conditions.append(C.c.day >= self.created_after.date())
         return conditions
+
+    @property
+    def needs_active_groups(self) -> bool:
+        """Filters the active rows' status index cannot apply (they are applied to groups)."""
+        return self.source is not None or self.container is not None or self.created_after is not None
+
+    def keeps(self, group: ActiveGroup) -> bool:
+        return (
+            (self.status is None or group.status == JobStatus(self.status).value)
+            and (self.source is None or group.source == Source(self.source).value)
+            and (self.container is None or group.container == Container(self.container).value)
+            and (self.created_after is None or group.day >= self.created_after.date())
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ActiveGroup:
+    """Active jobs sharing status, result, container, source, reason and created day."""
+
+    status: str
+    result: str | None
+    container: str | None
+    source: str
+    reason_code: str | None
+    day: date
+    n: int
+    track_changes: int
+    duration_ms_sum: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,24 +225,25 @@ def rollup_counts_query(*conditions: Any) -> Any:
     )
 
 
-def _day_start(day: date) -> datetime:
-    return datetime.combine(day, time(), tzinfo=UTC)
-
-
-def _day_split(created_after: datetime | None) -> tuple[list[Any], list[Any] | None]:
-    """The rollup's day condition, and the row conditions of the partial first day (or None)."""
-    if created_after is None:
-        return [], None
-    day = created_after.date()
-    start = _day_start(day)
-    if created_after == start:
-        return [C.c.day >= day], None
-    next_day = day + timedelta(days=1)
-    return [C.c.day >= next_day], [
-        J.c.status.in_(_TERMINAL),
-        J.c.created_at >= created_after,
-        J.c.created_at < _day_start(next_day),
-    ]
+def active_groups_query(dialect: Dialect) -> Any:
+    """The active jobs grouped by every column a filter may name, under ``status IN (active)``
+    alone: the status index is the only one the planner can use."""
+    day = literal_column(dialect.day_sql(J.c.created_at))
+    return (
+        select(
+            J.c.status,
+            J.c.result,
+            J.c.container,
+            J.c.source,
+            J.c.reason_code,
+            day,
+            func.count(),
+            func.sum(cast(J.c.track_changed, Integer)),
+            func.sum(J.c.duration_ms),
+        )
+        .where(J.c.status.in_(_ACTIVE))
+        .group_by(J.c.status, J.c.result, J.c.container, J.c.source, J.c.reason_code, day)
+    )
 
 
 def fold_counts(rows: Iterable[Sequence[Any]]) -> Counts:
@@ -302,25 +335,51 @@ class Stats:
             return fold_counts(await conn.execute(row_counts_query(*f.row_conditions())))
         rows: list[Sequence[Any]] = []
         if f.status is None or f.status in ACTIVE_STATUSES:
-            rows += list(await conn.execute(active_counts_query(*f.row_conditions())))
+            if f.needs_active_groups:
+                rows += [(g.status, g.result, g.n, g.track_changes) for g in await self._active(conn, f)]
+            else:
+                rows += list(await conn.execute(active_counts_query(*f.row_conditions())))
         if f.status is None or f.status in TERMINAL_STATUSES:
-            day_conditions, partial = _day_split(f.created_after)
-            rows += list(await conn.execute(rollup_counts_query(*f.rollup_conditions(), *day_conditions)))
-            if partial is not None:
-                plain = StatsFilter(status=f.status, source=f.source, container=f.container)
-                rows += list(await conn.execute(row_counts_query(*partial, *plain.row_conditions())))
+            rows += list(await conn.execute(rollup_counts_query(*f.rollup_conditions())))
         return fold_counts(rows)
+
+    async def _active(self, conn: AsyncConnection, f: StatsFilter) -> list[ActiveGroup]:
+        groups = [
+            ActiveGroup(
+                status=status,
+                result=result,
+                container=container,
+                source=source,
+                reason_code=reason,
+                day=day if isinstance(day, date) else date.fromisoformat(str(day)),
+                n=int(n or 0),
+                track_changes=int(changed or 0),
+                duration_ms_sum=int(duration or 0),
+            )
+            for status, result, container, source, reason, day, n, changed, duration in await conn.execute(
+                active_groups_query(self.db.dialect)
+            )
+        ]
+        return [g for g in groups if f.keeps(g)]
 
     async def groups(self, f: StatsFilter, *, conn: AsyncConnection) -> list[StatGroup]:
         """The matching jobs grouped by status, result, container, source and reason code."""
         if f.by_group:
             return _groups(await conn.execute(row_groups_query(*f.row_conditions())))
-        found = _groups(await conn.execute(row_groups_query(J.c.status.in_(_ACTIVE), *f.row_conditions())))
-        day_conditions, partial = _day_split(f.created_after)
-        found += _groups(await conn.execute(rollup_groups_query(*f.rollup_conditions(), *day_conditions)))
-        if partial is not None:
-            plain = StatsFilter(source=f.source, container=f.container)
-            found += _groups(await conn.execute(row_groups_query(*partial, *plain.row_conditions())))
+        found = [
+            StatGroup(
+                status=g.status,
+                result=g.result or None,
+                container=g.container or UNKNOWN,
+                source=g.source,
+                reason_code=g.reason_code or None,
+                n=g.n,
+                track_changes=g.track_changes,
+                duration_ms_sum=g.duration_ms_sum,
+            )
+            for g in await self._active(conn, f)
+        ]
+        found += _groups(await conn.execute(rollup_groups_query(*f.rollup_conditions())))
         return found
 
     # --- GetJobStats ------------------------------------------------------------------------

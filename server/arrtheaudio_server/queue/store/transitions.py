@@ -32,7 +32,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from arrtheaudio_server.clock import utcnow
-from arrtheaudio_server.media.result import Container
 from arrtheaudio_server.queue.domain import (
     ACTIVE_BATCH_STATUSES,
     ACTIVE_STATUSES,
@@ -83,11 +82,8 @@ def claim_order() -> tuple[Any, ...]:
     return (J.c.priority.desc(), J.c.seq.asc())
 
 
-def claimable(now: datetime, *, allow_mp4: bool) -> list[Any]:
-    conditions = [J.c.status == JobStatus.QUEUED.value, J.c.next_attempt_at <= now]
-    if not allow_mp4:
-        conditions.append(or_(J.c.container.is_(None), J.c.container != Container.MP4.value))
-    return conditions
+def claimable(now: datetime) -> list[Any]:
+    return [J.c.status == JobStatus.QUEUED.value, J.c.next_attempt_at <= now]
 
 
 def _lease_values(*, worker_id: str, instance_id: str, now: datetime, lease_seconds: float) -> dict[str, Any]:
@@ -108,12 +104,9 @@ def claim_next_statement(
     instance_id: str,
     now: datetime,
     lease_seconds: float,
-    allow_mp4: bool,
 ) -> Update:
     """The next claimable job becomes ``running`` under this worker's lease (or no row)."""
-    pick = dialect.claim_pick(
-        select(J.c.seq).where(*claimable(now, allow_mp4=allow_mp4)).order_by(*claim_order()).limit(1)
-    )
+    pick = dialect.claim_pick(select(J.c.seq).where(*claimable(now)).order_by(*claim_order()).limit(1))
     return (
         update(J)
         .where(J.c.seq == pick.scalar_subquery(), J.c.status == JobStatus.QUEUED.value)
@@ -195,7 +188,7 @@ class Transitions:
     # --- claim and lease ------------------------------------------------------------------
 
     async def claim(
-        self, *, worker_id: str, lease_seconds: float, allow_mp4: bool = True, now: datetime | None = None
+        self, *, worker_id: str, lease_seconds: float, now: datetime | None = None
     ) -> Claimed | None:
         stmt = claim_next_statement(
             self.dialect,
@@ -203,7 +196,6 @@ class Transitions:
             instance_id=self.instance_id,
             now=now or utcnow(),
             lease_seconds=lease_seconds,
-            allow_mp4=allow_mp4,
         )
         return await self._claim(stmt)
 
