@@ -201,3 +201,38 @@ def test_rescan(tmp_path: Path) -> None:
     _positive(r["first_scan_s"], r["rescan_s"])
     assert r["speedup"] == pytest.approx(r["first_scan_s"] / r["rescan_s"], rel=0.05)
     assert [t["name"] for t in data["targets"]] == ["rescan speed-up over the first scan"]
+
+
+def test_growth(tmp_path: Path) -> None:
+    data = run_bench(
+        "growth",
+        tmp_path,
+        *(
+            "--sizes",
+            "120,240",
+            "--samples",
+            "2",
+            "--batch-files",
+            "50",
+            "--deep-offset",
+            "20",
+            "--db",
+            "sqlite",
+        ),
+    )
+    r = data["results"]["sqlite"]
+    # What was seeded is what the server answers (the bench checks it, the JSON records it).
+    assert r["120"]["checked"] == {"jobs": 320, "batch_jobs": 50, "list_total": 320}
+    assert r["240"]["checked"] == {"jobs": 440, "batch_jobs": 50, "list_total": 440}
+    ops = set(r["120"]["ops"])
+    assert {"GetStats", "GetQueue", "ListJobs", "GetJobStats", "GetBatch (10k files)", "claim (store)"} <= ops
+    assert sum(name.startswith("ListJobs ") for name in ops) == 6
+    assert sum(name.startswith("GetJobStats ") for name in ops) == 5
+    for name in ops:
+        small, large = r["120"]["ops"][name], r["240"]["ops"][name]
+        assert small["n"] == large["n"] == 2
+        _positive(small["p50_ms"], large["p50_ms"])
+        assert r["p50_ratio"][name] == pytest.approx(large["p50_ms"] / small["p50_ms"], rel=0.01, abs=0.001)
+    assert sorted(t["name"] for t in data["targets"]) == sorted(
+        f"sqlite {name} p50 ratio" for name in r["p50_ratio"]
+    )
