@@ -4,8 +4,9 @@ For each backend (``--db``), the real server runs against a database this script
 through the store's own bulk path (``Store.enqueuer.insert_history``: the rows and their
 rollups, as finishes write them) with ``--sizes`` finished jobs (default 10,000 then
 1,000,000; the larger size adds to the smaller). The history spans 25 days, four outcomes,
-two containers, three sources; one batch of ``--batch-files`` (10,000) files; one job in ten
-from a webhook (three jobs each). 200 jobs are queued. At each size, ``--samples`` calls
+two containers, three sources, batches of 1,000, one job in ten from a webhook (three jobs
+each) — the same mix from the first row on, so both sizes have every rollup key. Besides
+the history: one finished batch of ``--batch-files`` (10,000) files, and 200 queued jobs. At each size, ``--samples`` calls
 of each read through the Python client, and of the claim through the store, give p50/p95:
 
 * GetStats; GetQueue;
@@ -59,63 +60,109 @@ def webhook_of(i: int) -> str | None:
     return f"{i // 30:032x}".replace("0", "e", 1) if i % 10 == 0 else None
 
 
-def history_rows(start: int, stop: int, now: datetime, batch_files: int) -> Iterator[dict[str, Any]]:
+def history_rows(start: int, stop: int, now: datetime) -> Iterator[dict[str, Any]]:
     for i in range(start, stop):
         status, result, reason, changed = OUTCOMES[i % len(OUTCOMES)]
-        in_big_batch = i < batch_files
         created = now - timedelta(days=i % DAYS, minutes=(i * 7) % 1440)
-        yield {
-            "job_id": f"{i:032x}",
-            "file_path": f"/media/history/{i // 1000}/{i}.mkv",
-            "status": "completed" if in_big_batch else status,
-            "priority": 1,
-            "container": "mp4" if i % 10 in (3, 7, 9) else "mkv",
-            "source": "manual" if in_big_batch else SOURCES[i % len(SOURCES)],
-            "webhook_id": None if in_big_batch else webhook_of(i),
-            "batch_id": BIG_BATCH if in_big_batch else (None if i % 10 == 0 else f"{i // 1000:031x}a"),
-            "hints": None,
-            "dry_run": False,
-            "created_at": created,
-            "next_attempt_at": created,
-            "started_at": created,
-            "completed_at": created + timedelta(minutes=1),
-            "attempts": 1,
-            "result": "success" if in_big_batch else result,
-            "reason": reason,
-            "reason_code": "changed" if in_big_batch else reason,
-            "duration_ms": 120 + i % 50 if (in_big_batch or result) else None,
-            "track_changed": True if in_big_batch else changed,
-            "cancel_requested": False,
-        }
+        yield _row(
+            job_id=f"{i:032x}",
+            path=f"/media/history/{i // 1000}/{i}.mkv",
+            status=status,
+            result=result,
+            reason=reason,
+            changed=changed,
+            container="mp4" if i % 10 in (3, 7, 9) else "mkv",
+            source=SOURCES[i % len(SOURCES)],
+            webhook_id=webhook_of(i),
+            batch_id=None if i % 10 == 0 else f"{i // 1000:031x}a",
+            created=created,
+            duration=120 + i % 50,
+        )
 
 
-def batch_rows(start: int, stop: int, now: datetime, batch_files: int) -> list[dict[str, Any]]:
-    """The batches whose first job is in [start, stop): the big one, then one per 1,000 jobs."""
-    ids = [BIG_BATCH] if start == 0 else []
-    ids += [
-        f"{k:031x}a"
-        for k in range(max(start, batch_files) // 1000, (stop + 999) // 1000)
-        if k * 1000 >= start
-    ]
+def big_batch_rows(files: int, now: datetime) -> list[dict[str, Any]]:
+    """The finished 10,000-file batch GetBatch reads (the same at every size)."""
     return [
-        {
-            "batch_id": batch_id,
-            "path": f"/media/history/{batch_id}",
-            "recursive": True,
-            "pattern": None,
-            "exclude_patterns": [],
-            "dry_run": False,
-            "priority": 1,
-            "min_size_mb": None,
-            "max_age_days": None,
-            "status": "completed",
-            "created_at": now - timedelta(days=DAYS),
-            "completed_at": now,
-            "estimated_files": batch_files if batch_id == BIG_BATCH else 1000,
-            "error": None,
-        }
-        for batch_id in ids
+        _row(
+            job_id=f"f{i:031x}",
+            path=f"/media/big/{i:06}.mkv",
+            status="completed",
+            result="success",
+            reason="changed",
+            changed=True,
+            container="mkv",
+            source="manual",
+            webhook_id=None,
+            batch_id=BIG_BATCH,
+            created=now - timedelta(days=1),
+            duration=100,
+        )
+        for i in range(files)
     ]
+
+
+def _row(
+    *,
+    job_id: str,
+    path: str,
+    status: str,
+    result: str | None,
+    reason: str,
+    changed: bool,
+    container: str,
+    source: str,
+    webhook_id: str | None,
+    batch_id: str | None,
+    created: datetime,
+    duration: int,
+) -> dict[str, Any]:
+    return {
+        "job_id": job_id,
+        "file_path": path,
+        "status": status,
+        "priority": 1,
+        "container": container,
+        "source": source,
+        "webhook_id": webhook_id,
+        "batch_id": batch_id,
+        "hints": None,
+        "dry_run": False,
+        "created_at": created,
+        "next_attempt_at": created,
+        "started_at": created,
+        "completed_at": created + timedelta(minutes=1),
+        "attempts": 1,
+        "result": result,
+        "reason": reason,
+        "reason_code": reason,
+        "duration_ms": duration if result else None,
+        "track_changed": changed,
+        "cancel_requested": False,
+    }
+
+
+def batch_row(batch_id: str, files: int, now: datetime) -> dict[str, Any]:
+    return {
+        "batch_id": batch_id,
+        "path": f"/media/history/{batch_id}",
+        "recursive": True,
+        "pattern": None,
+        "exclude_patterns": [],
+        "dry_run": False,
+        "priority": 1,
+        "min_size_mb": None,
+        "max_age_days": None,
+        "status": "completed",
+        "created_at": now - timedelta(days=DAYS),
+        "completed_at": now,
+        "estimated_files": files,
+        "error": None,
+    }
+
+
+def batch_rows(start: int, stop: int, now: datetime) -> list[dict[str, Any]]:
+    """The history batches (1,000 jobs each) whose first job is in [start, stop)."""
+    return [batch_row(f"{k:031x}a", 1000, now) for k in range((start + 999) // 1000, (stop + 999) // 1000)]
 
 
 async def seed(url: str, start: int, stop: int, now: datetime, batch_files: int, db: str) -> float:
@@ -125,10 +172,14 @@ async def seed(url: str, start: int, stop: int, now: datetime, batch_files: int,
     began = time.perf_counter()
     store = await Store.open(url, instance_id="bench-seed")
     try:
+        if start == 0:
+            await store.enqueuer.insert_history(
+                big_batch_rows(batch_files, now), batches=[batch_row(BIG_BATCH, batch_files, now)]
+            )
         for lo in range(start, stop, SEED_CHUNK):
             hi = min(stop, lo + SEED_CHUNK)
             await store.enqueuer.insert_history(
-                list(history_rows(lo, hi, now, batch_files)), batches=batch_rows(lo, hi, now, batch_files)
+                list(history_rows(lo, hi, now)), batches=batch_rows(lo, hi, now)
             )
         if db == "postgres":
             # What autovacuum does on a live server after a bulk load: statistics, visibility map.
@@ -220,7 +271,8 @@ def check(client: Any, size: int, batch_files: int) -> dict[str, int]:
         "batch_jobs": batch.total_jobs,
         "list_total": client.list_jobs(limit=1).total_size,
     }
-    expected = {"jobs": size + QUEUED, "batch_jobs": min(size, batch_files), "list_total": size + QUEUED}
+    total = size + batch_files + QUEUED
+    expected = {"jobs": total, "batch_jobs": batch_files, "list_total": total}
     if found != expected:
         raise RuntimeError(f"at {size} rows the server answered {found}, expected {expected}")
     return found

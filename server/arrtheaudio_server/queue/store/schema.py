@@ -142,6 +142,9 @@ Index(
 # ``seq`` is creation order (and, inside a batch, path order: discovery inserts sorted).
 Index("ix_jobs_status_seq", _jobs.c.status, _jobs.c.seq)
 Index("ix_jobs_batch_seq", _jobs.c.batch_id, _jobs.c.seq)
+# A batch's counts (GetBatch, ListBatches, batch-filtered totals and stats) from this index
+# alone: as many entries as the batch has jobs, no table row read.
+Index("ix_jobs_batch_counts", _jobs.c.batch_id, _jobs.c.status, _jobs.c.result, _jobs.c.track_changed)
 Index("ix_jobs_webhook_seq", _jobs.c.webhook_id, _jobs.c.seq)
 Index("ix_jobs_source_seq", _jobs.c.source, _jobs.c.seq)
 Index("ix_jobs_container_seq", _jobs.c.container, _jobs.c.seq)
