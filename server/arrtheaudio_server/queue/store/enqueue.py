@@ -104,11 +104,6 @@ class Enqueuer:
             self._write_group, max_group_size=_GROUP_MAX_FILES
         )
 
-    @property
-    def transactions(self) -> int:
-        """How many transactions the enqueues so far took (fewer than calls: group commit)."""
-        return self._group.groups_written
-
     async def close(self) -> None:
         await self._group.close()
 

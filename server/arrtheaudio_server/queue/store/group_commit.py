@@ -44,7 +44,6 @@ class GroupCommit(Generic[R, T]):
         self._max = max_group_size
         self._pending: list[_Pending[R, T]] = []
         self._task: asyncio.Task[None] | None = None
-        self.groups_written = 0  # for tests and benchmarks: how many transactions it took
 
     async def submit(self, request: R, *, size: int = 1) -> T:
         """Queue ``request`` for the next group; returns its outcome once the group is committed.
@@ -83,7 +82,6 @@ class GroupCommit(Generic[R, T]):
                     self._pending.clear()
                     raise
                 continue
-            self.groups_written += 1
             for item, outcome in zip(group, outcomes, strict=True):
                 _resolve(item.future, outcome)
 
